@@ -1,0 +1,160 @@
+"""Wiring: the running service assembled from its parts.
+
+`GridcallApp` owns the database engine, the aiogram bot, and three loops — polling, the
+deadline scheduler and the outbox sender. Tests build it with a fake clock and no rate
+limits and call `settle()` to wait until everything that can happen now has happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.outbox_sender import OutboxSender, SendLimits
+from bot.telegram.polling import Poller
+from bot.telegram.router import build_router
+from bot.telegram.transport import AiogramTransport
+from escalation.clock import Clock, SystemClock
+from escalation.engine import fire_ack_deadline
+from escalation.redis_index import RedisDeadlineIndex
+from escalation.scheduler import DeadlineIndex, MemoryDeadlineIndex, Scheduler
+from handlers.context import Services
+from handlers.core import Core
+from handlers.notify import CaseNotifier
+from storage import cases, outbox
+from storage.db import create_engine, migrate, sessionmaker
+from storage.org_import import import_org, load_view
+from storage.orgfile import OrgConfig
+from triage.classifier import classify
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppConfig:
+    token: str
+    api_url: str
+    database_url: str
+    redis_url: str | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    limits: SendLimits = field(default_factory=SendLimits)
+    poll_timeout: int = 25
+
+
+class GridcallApp:
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+        self.clock = config.clock
+        self.tasks: list[asyncio.Task[None]] = []
+        self.engine: AsyncEngine | None = None
+        self.redis: Redis | None = None
+
+    async def prepare(self, org: OrgConfig | None = None) -> None:
+        """Migrate the database and load (or re-load) the org file into it."""
+        self.engine = create_engine(self.config.database_url)
+        await migrate(self.engine)
+        self.sessions: async_sessionmaker[AsyncSession] = sessionmaker(self.engine)
+        if org is not None:
+            async with self.sessions() as session, session.begin():
+                await import_org(session, org)
+
+    async def start(self, org: OrgConfig | None = None) -> None:
+        await self.prepare(org)
+        async with self.sessions() as session:
+            view = await load_view(session)
+        if view is None:
+            raise RuntimeError("no org in the database: pass --config ORG.yaml")
+
+        self.bot = Bot(
+            self.config.token,
+            session=AiohttpSession(api=TelegramAPIServer.from_base(self.config.api_url)),
+        )
+        me = await self.bot.get_me()
+        self.sender = OutboxSender(
+            self.sessions, AiogramTransport(self.bot), self.clock, self.config.limits
+        )
+        self.index: DeadlineIndex
+        if self.config.redis_url:
+            self.redis = Redis.from_url(self.config.redis_url)
+            self.index = RedisDeadlineIndex(self.redis)
+        else:
+            self.index = MemoryDeadlineIndex()
+        self.services = Services(
+            sessions=self.sessions,
+            clock=self.clock,
+            org=view,
+            classify=classify,
+            bot_username=me.username or "gridcall_bot",
+            on_outbox=self.sender.wake,
+        )
+        notifier = CaseNotifier(self.services)
+
+        async def fire(case_id: int, now: datetime) -> datetime | None:
+            due = await fire_ack_deadline(self.sessions, case_id, self.services.org, now, notifier)
+            self.sender.wake()
+            return due
+
+        async def sweep(now: datetime) -> list[int]:
+            async with self.sessions() as session:
+                return await cases.overdue_case_ids(session, now)
+
+        async def rebuild() -> list[tuple[int, datetime]]:
+            async with self.sessions() as session:
+                return await cases.pending_ack_deadlines(session)
+
+        self.scheduler = Scheduler(self.index, self.clock, fire, sweep, rebuild)
+        self.services.on_deadline = self.scheduler.schedule
+        restored = await self.scheduler.start()
+        log.info("deadline index rebuilt: %s running deadlines", restored)
+
+        self.core = Core(self.services)
+        self.dispatcher = Dispatcher()
+        self.dispatcher.include_router(build_router(self.core, me.id, self.services.bot_username))
+        self.poller = Poller(self.bot, self.dispatcher, timeout=self.config.poll_timeout)
+        self.tasks = [
+            asyncio.create_task(self.poller.run(), name="polling"),
+            asyncio.create_task(self.scheduler.run(), name="scheduler"),
+            asyncio.create_task(self.sender.run(), name="outbox"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.tasks = []
+        if hasattr(self, "bot"):
+            await self.bot.session.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.engine is not None:
+            await self.engine.dispose()
+
+    async def idle(self) -> bool:
+        """True when nothing can happen until time moves or someone writes."""
+        if self.core.in_flight or self.scheduler.busy or self.sender.busy:
+            return False
+        now = self.clock.now()
+        nxt = await self.index.next_due()
+        if nxt is not None and nxt <= now:
+            return False
+        async with self.sessions() as session:
+            if await outbox.due_ids(session, now, limit=1):
+                return False
+            if await cases.overdue_case_ids(session, now, limit=1):
+                return False
+        return True
+
+    async def run_forever(self) -> None:
+        for task in asyncio.as_completed(self.tasks):
+            await task  # a loop that dies takes the service down, loudly

@@ -1,0 +1,159 @@
+"""The `gridcall` command line: demo, run, classify, check-config, import-config, migrate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from bot.settings import Settings
+from storage.orgfile import OrgConfig, OrgFileError, load_org
+
+DEMO_ORG = Path(__file__).parent / "demo_org.yaml"
+
+
+def _load_or_exit(path: str | Path) -> OrgConfig:
+    try:
+        return load_org(path)
+    except OrgFileError as exc:
+        click.echo(str(exc), err=True)
+        click.echo(f"{len(exc.errors)} error(s) in {path}", err=True)
+        sys.exit(1)
+    except OSError as exc:
+        click.echo(f"cannot read {path}: {exc.strerror}", err=True)
+        sys.exit(1)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@click.group()
+def main() -> None:
+    """gridcall — 有呼必应: grid governance in the chats people already use."""
+
+
+@main.command("check-config")
+@click.argument("org_file", type=click.Path(dir_okay=False))
+def check_config(org_file: str) -> None:
+    """Validate ORG_FILE; name the line and field of every error."""
+    org = _load_or_exit(org_file)
+    units = org.all_units()
+    grids = sum(1 for u in units if u.level == "grid")
+    click.echo(
+        f"{org_file}: OK — {org.name}: {len(units)} units ({grids} grids), "
+        f"{len(org.departments)} departments, {len(org.people)} people"
+    )
+
+
+@main.command("import-config")
+@click.argument("org_file", type=click.Path(dir_okay=False))
+def import_config(org_file: str) -> None:
+    """Validate ORG_FILE and load it into GRIDCALL_DATABASE_URL (re-loading updates it)."""
+    from storage.db import create_engine, migrate, sessionmaker
+    from storage.org_import import import_org
+
+    org = _load_or_exit(org_file)
+    settings = Settings()
+
+    async def go() -> dict[str, int]:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            async with sessionmaker(engine)() as session, session.begin():
+                return await import_org(session, org)
+        finally:
+            await engine.dispose()
+
+    counts = asyncio.run(go())
+    click.echo(f"imported {org.name}: {counts['units']} units, {counts['people']} people")
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema to the newest revision."""
+    from storage.db import create_engine
+    from storage.db import migrate as run_migrations
+
+    async def go() -> None:
+        engine = create_engine(Settings().database_url)
+        try:
+            await run_migrations(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--eval", "eval_file", type=click.Path(dir_okay=False), default=None)
+def classify(eval_file: str | None) -> None:
+    """Read one report per line on stdin; write one JSON object per line."""
+    from triage.cli import classify_stream
+
+    if eval_file is not None:
+        click.echo("--eval arrives with the trained classifier (issue 3)", err=True)
+        sys.exit(2)
+    classify_stream(sys.stdin, sys.stdout)
+
+
+@main.command()
+@click.option("--config", "org_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--mode", type=click.Choice(["polling"]), default="polling", show_default=True)
+def run(org_file: str, mode: str) -> None:
+    """Run against Telegram (or GRIDCALL_TELEGRAM_API_URL) with long polling."""
+    from bot.app import AppConfig, GridcallApp
+
+    settings = Settings()
+    _logging(settings.log_level)
+    org = _load_or_exit(org_file)
+    if settings.telegram_token is None:
+        click.echo("GRIDCALL_TELEGRAM_TOKEN is not set: get a token from @BotFather", err=True)
+        sys.exit(1)
+    config = AppConfig(
+        token=settings.telegram_token.get_secret_value(),
+        api_url=settings.telegram_api_url,
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+    )
+
+    async def go() -> None:
+        app = GridcallApp(config)
+        try:
+            await app.start(org)
+            await app.run_forever()
+        finally:
+            await app.stop()
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--config", "org_file", default=str(DEMO_ORG), type=click.Path(dir_okay=False))
+@click.option("--db", "database_url", default=None, help="default: a fresh SQLite file")
+def demo(host: str, port: int, org_file: str, database_url: str | None) -> None:
+    """Run the bot with the local sandbox chat: no Telegram, no accounts, no Redis."""
+    from bot.demo import run_demo
+
+    _logging(Settings().log_level)
+    org = _load_or_exit(org_file)
+    if database_url is None:
+        folder = Path(tempfile.mkdtemp(prefix="gridcall-demo-"))
+        database_url = f"sqlite+aiosqlite:///{folder / 'gridcall.db'}"
+    try:
+        asyncio.run(run_demo(org, host=host, port=port, database_url=database_url))
+    except KeyboardInterrupt:
+        click.echo("stopped")

@@ -1,0 +1,20 @@
+"""Settings from the environment: secrets never come from the repo or the org file."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.db import DEFAULT_DATABASE_URL
+
+PUBLIC_BOT_API = "https://api.telegram.org"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRIDCALL_", extra="ignore")
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = PUBLIC_BOT_API
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    log_level: str = Field(default="INFO")

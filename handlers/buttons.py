@@ -1,0 +1,169 @@
+"""Button presses: 接单 / 办结 / 回退 / 提级 on a case card, and a resident picking a grid.
+
+Button data carries no authority by itself: it names a case and an action, and the press is
+checked against who pressed it and what state the case is in now. A forged or stale press
+gets a short alert and changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import delete, select
+
+from escalation.engine import MOVABLE
+from handlers.context import Tx
+from handlers.events import InboundEvent, Reply
+from handlers.intake import CONVERSATION_TTL, file_from_pending
+from handlers.notify import ACTIONS_ACKED, case_buttons, policy_of_case, render_card
+from storage.cases import add_event, get_case, guarded_update
+from storage.models import Case, Conversation
+from storage.outbox import OutgoingMessage
+
+CASE_DATA = re.compile(r"c:(\d{1,12}):(ack|resolve|return|escalate)")
+PLACE_DATA = re.compile(r"p:([a-z0-9_-]{1,64})")
+
+
+def alert(tx: Tx, name: str, **context: object) -> Reply:
+    return Reply(alert=tx.r.render(name, **context), show_alert=True)
+
+
+async def on_press(tx: Tx, event: InboundEvent) -> Reply:
+    data = event.callback_data or ""
+    if match := PLACE_DATA.fullmatch(data):
+        return await on_place(tx, event, match[1])
+    match = CASE_DATA.fullmatch(data)
+    case = await get_case(tx.session, int(match[1])) if match else None
+    if match is None or case is None:
+        return alert(tx, "alert_invalid_button")
+    person = tx.org.person(event.user_id)
+    ladder = policy_of_case(case).ladder
+    if not tx.org.may_act(person, case.grid_id, case.category, case.level, ladder):
+        return alert(tx, "alert_not_allowed", number=case.number)
+    action = match[2]
+    if case.status not in MOVABLE:
+        return alert(tx, "alert_case_closed", number=case.number, status=case.status)
+    if action == "ack":
+        return await acknowledge(tx, event, case)
+    return await ask_for_text(tx, event, case, action)
+
+
+async def acknowledge(tx: Tx, event: InboundEvent, case: Case) -> Reply:
+    person = tx.org.person(event.user_id)
+    assert person is not None
+    if case.status != "dispatched":
+        return alert(tx, "alert_already_acked", number=case.number, who=case.acknowledged_by)
+    from_level = case.level
+    ok = await guarded_update(
+        tx.session,
+        case,
+        ("dispatched",),
+        status="acknowledged",
+        ack_due_at=None,
+        acknowledged_at=tx.now,
+        acknowledged_by=person.name,
+        updated_at=tx.now,
+    )
+    if not ok:
+        return alert(tx, "alert_case_changed", number=case.number)
+    add_event(
+        tx.session,
+        case,
+        "acknowledged",
+        tx.now,
+        actor_id=person.telegram_id,
+        actor_name=person.name,
+        from_status="dispatched",
+        to_status="acknowledged",
+        from_level=from_level,
+        unit_id=case.current_unit_id,
+    )
+    unit = tx.org.units.get(case.current_unit_id)
+    ladder = policy_of_case(case).ladder
+    own = sorted(person.units & tx.org.case_units(case.grid_id, case.category, case.level, ladder))
+    taker_unit = tx.org.units.get(own[0]) if own else unit
+    if event.callback_message_id is not None:
+        status = tx.r.render("status_acknowledged", who=person.name, at=tx.now)
+        await tx.send(
+            OutgoingMessage(
+                key=f"case:{case.id}:v{case.version}:card-edit",
+                chat_id=event.chat_id,
+                text=render_card(tx.r, tx.org, case, unit, status_line=status),
+                buttons=case_buttons(tx.r, case, ACTIONS_ACKED),
+                edit_message_id=event.callback_message_id,
+                case_id=case.id,
+            )
+        )
+    await tx.send(
+        OutgoingMessage(
+            key=f"case:{case.id}:v{case.version}:acked-resident",
+            chat_id=case.source_chat_id,
+            text=tx.r.render(
+                "case_acknowledged",
+                case=case,
+                who=person.name,
+                unit_name=taker_unit.name if taker_unit else "",
+            ),
+            reply_to_message_id=case.source_message_id,
+            case_id=case.id,
+        )
+    )
+    return Reply(alert=tx.r.render("alert_acked", number=case.number))
+
+
+async def ask_for_text(tx: Tx, event: InboundEvent, case: Case, action: str) -> Reply:
+    """办结 needs a note, 回退 and 提级 a reason: ask, and remember what we asked."""
+    assert event.user_id is not None
+    await tx.session.execute(
+        delete(Conversation).where(
+            Conversation.chat_id == event.chat_id, Conversation.user_id == event.user_id
+        )
+    )
+    tx.session.add(
+        Conversation(
+            chat_id=event.chat_id,
+            user_id=event.user_id,
+            action=action,
+            case_id=case.id,
+            payload={"card_message_id": event.callback_message_id},
+            expires_at=tx.now + CONVERSATION_TTL,
+        )
+    )
+    person = tx.org.person(event.user_id)
+    await tx.send(
+        OutgoingMessage(
+            key=f"ask:{event.callback_id}",
+            chat_id=event.chat_id,
+            text=tx.r.render(
+                f"ask_{action}",
+                case=case,
+                user_id=event.user_id,
+                name=person.name if person else event.user_name,
+            ),
+            force_reply=True,
+            case_id=case.id,
+        )
+    )
+    return Reply(alert=tx.r.render("alert_answer_in_chat", number=case.number))
+
+
+async def on_place(tx: Tx, event: InboundEvent, grid_id: str) -> Reply:
+    """A resident picked their grid for a report made in a private chat."""
+    grid = tx.org.units.get(grid_id)
+    conversation = None
+    if event.user_id is not None:
+        conversation = (
+            await tx.session.execute(
+                select(Conversation).where(
+                    Conversation.chat_id == event.chat_id,
+                    Conversation.user_id == event.user_id,
+                    Conversation.action == "choose_place",
+                )
+            )
+        ).scalar_one_or_none()
+    if grid is None or grid.level != "grid" or not event.is_private:
+        return alert(tx, "alert_invalid_button")
+    if conversation is None or conversation.expires_at < tx.now:
+        return alert(tx, "alert_place_expired")
+    case = await file_from_pending(tx, event, dict(conversation.payload), grid)
+    return Reply(alert=tx.r.render("alert_filed", number=case.number))

@@ -1,0 +1,61 @@
+"""What every handler needs: the services of the running bot and the transaction in hand."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from escalation.clock import Clock
+from escalation.routing import OrgView
+from storage.outbox import OutgoingMessage, enqueue
+from templates.render import Renderer
+from triage.classifier import Triage
+
+
+class ClassifyFn(Protocol):
+    def __call__(self, text: str, *, addressed: bool = False) -> Triage: ...
+
+
+@dataclass
+class Services:
+    """Long-lived collaborators, wired once in `bot/app.py` (or a test)."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    org: OrgView
+    classify: ClassifyFn
+    bot_username: str = "gridcall_bot"
+    on_outbox: Callable[[], None] = lambda: None
+    on_deadline: Callable[[int, datetime | None], Awaitable[None]] | None = None
+
+    @property
+    def renderer(self) -> Renderer:
+        return Renderer(self.org.language, self.org.timezone)
+
+
+@dataclass
+class Tx:
+    """One database transaction of one handler: every write, event and outgoing message of a
+    state change goes through it and commits (or not) together."""
+
+    session: AsyncSession
+    now: datetime
+    services: Services
+    deadlines: list[tuple[int, datetime | None]] = field(default_factory=list)
+    sent: int = 0
+
+    @property
+    def org(self) -> OrgView:
+        return self.services.org
+
+    @property
+    def r(self) -> Renderer:
+        return self.services.renderer
+
+    async def send(self, message: OutgoingMessage) -> None:
+        await enqueue(self.session, message, self.now)
+        self.sent += 1

@@ -1,0 +1,124 @@
+"""The core: one inbound event in, one committed transaction (or none) out.
+
+The adapter calls `Core.handle` for every update. The update id is recorded in the same
+transaction as its effects, so a redelivered update (a crash before the platform heard our
+acknowledgement) is recognised and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import buttons, commands, conversation, intake
+from handlers.context import Services, Tx
+from handlers.events import InboundEvent, Reply
+from storage.models import Conversation, ProcessedUpdate
+
+log = logging.getLogger(__name__)
+
+
+async def first_delivery(session: AsyncSession, event: InboundEvent, tx: Tx) -> bool:
+    """Record the update id; False if it was already handled."""
+    if event.update_id is None:
+        return True
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(ProcessedUpdate)
+        .values(platform=event.platform, update_id=event.update_id, at=tx.now)
+        .on_conflict_do_nothing()
+    )
+    result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+class Core:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.in_flight = 0
+
+    async def handle(self, event: InboundEvent) -> Reply:
+        self.in_flight += 1
+        try:
+            return await self._handle(event)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, event: InboundEvent) -> Reply:
+        services = self.services
+        async with services.sessions() as session:
+            async with session.begin():
+                tx = Tx(session=session, now=services.clock.now(), services=services)
+                if not await first_delivery(session, event, tx):
+                    log.info("update %s already handled; ignoring", event.update_id)
+                    return Reply(handled=False)
+                answer = await route(tx, event)
+        if services.on_deadline is not None:
+            for case_id, due in tx.deadlines:
+                await services.on_deadline(case_id, due)
+        if tx.sent:
+            services.on_outbox()
+        return answer
+
+
+async def pending_conversation(tx: Tx, event: InboundEvent) -> Conversation | None:
+    if event.user_id is None:
+        return None
+    row = (
+        await tx.session.execute(
+            select(Conversation).where(
+                Conversation.chat_id == event.chat_id, Conversation.user_id == event.user_id
+            )
+        )
+    ).scalar_one_or_none()
+    if row is not None and row.expires_at < tx.now:
+        await conversation.forget(tx, row)
+        return None
+    return row
+
+
+async def route(tx: Tx, event: InboundEvent) -> Reply:
+    """Decide what the event is: a press, an answer, a command, a report, or chatter."""
+    if event.is_button:
+        return await buttons.on_press(tx, event)
+    if event.user_id is None:
+        return Reply(handled=False)  # channel posts and anonymous admins: nothing to do
+    pending = await pending_conversation(tx, event)
+    if event.command is not None and event.command != "report":
+        handler = commands.COMMANDS.get(event.command)
+        if handler is not None:
+            await handler(tx, event)
+        elif event.is_private or event.mentions_bot or "@" in (event.text.split() or [""])[0]:
+            await intake.reply(tx, event, "unknown_command", command=event.command)
+        return Reply()
+    if pending is not None and event.command is None:
+        if pending.action == "choose_place":
+            if event.location is not None:
+                grid = tx.org.grid_for_location(*event.location)
+                if grid is not None:
+                    await intake.file_from_pending(tx, event, dict(pending.payload), grid)
+                else:
+                    payload = dict(pending.payload)
+                    payload["location"] = list(event.location)
+                    await intake.ask_place(tx, event, payload)
+                return Reply()
+            # New words replace the pending report: treat them as a fresh report below.
+        else:
+            await conversation.on_answer(tx, event, pending)
+            return Reply()
+    addressed = event.reply_to_bot or event.mentions_bot or event.command == "report"
+    grid = tx.org.grid_for_chat(event.chat_id)
+    if grid is not None:
+        await intake.report_in_group(tx, event, grid, addressed)
+    elif event.is_private:
+        await intake.report_in_private(tx, event)
+    elif event.chat_id in tx.org.staff_chats:
+        if event.command == "report":
+            await intake.reply(tx, event, "staff_chat_no_reports")
+    elif addressed:
+        await intake.reply(tx, event, "unknown_chat", chat_id=event.chat_id)
+    return Reply()

@@ -1,0 +1,236 @@
+"""Intake: turning a resident's message into a case (呼), or a clear answer why not.
+
+A report in a residents' chat belongs to that chat's grid. A report in a private chat has no
+place yet, so the bot keeps it (in the database) and asks which grid, or for a location.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete
+
+from escalation.engine import dispatch
+from escalation.routing import UnitView
+from handlers.context import Tx
+from handlers.events import InboundEvent
+from handlers.notify import CaseNotifier
+from storage.cases import add_event, next_case_number
+from storage.models import Case, Conversation
+from storage.outbox import OutgoingMessage
+from storage.org_import import current_policy
+from triage.classifier import Triage
+
+MAX_REPORT_CHARS = 2000
+CONVERSATION_TTL = timedelta(minutes=30)
+PLACE_BUTTONS_MAX = 24
+
+
+def report_text(event: InboundEvent, bot_username: str) -> str:
+    """The report without the bot's @mention or the /report command word."""
+    text = event.command_args if event.command == "report" else event.text
+    return text.replace(f"@{bot_username}", " ").strip()
+
+
+async def reply(tx: Tx, event: InboundEvent, name: str, suffix: str = "", **context: Any) -> None:
+    """Answer in the thread of the message that caused it, once per message."""
+    await tx.send(
+        OutgoingMessage(
+            key=f"reply:{event.chat_id}:{event.message_id or event.callback_id}:{name}{suffix}",
+            chat_id=event.chat_id,
+            text=tx.r.render(name, **context),
+            reply_to_message_id=event.message_id,
+        )
+    )
+
+
+async def validate_report(tx: Tx, event: InboundEvent, text: str) -> bool:
+    if not text and not event.photos and event.location is None:
+        await reply(tx, event, "report_empty")
+        return False
+    if len(text) > MAX_REPORT_CHARS:
+        await reply(tx, event, "report_too_long", length=len(text), limit=MAX_REPORT_CHARS)
+        return False
+    return True
+
+
+async def file_case(
+    tx: Tx,
+    *,
+    grid: UnitView,
+    reporter_id: int,
+    reporter_name: str,
+    source_chat_id: int,
+    source_message_id: int | None,
+    text: str,
+    photos: list[str],
+    location: tuple[float, float] | None,
+    triage: Triage,
+) -> Case:
+    """File, dispatch and confirm a case: one transaction, whatever happens after."""
+    now = tx.now
+    policy = await current_policy(tx.session)
+    number = await next_case_number(tx.session, tx.org.case_prefix, now.year)
+    case = Case(
+        number=number,
+        version=1,
+        status="new",
+        reporter_id=reporter_id,
+        reporter_name=reporter_name,
+        source_chat_id=source_chat_id,
+        source_message_id=source_message_id,
+        text=text,
+        photos=photos,
+        lon=location[0] if location else None,
+        lat=location[1] if location else None,
+        category=str(triage.category),
+        confidence=triage.confidence,
+        priority=str(triage.priority),
+        grid_id=grid.id,
+        level="grid",
+        current_unit_id=grid.id,
+        policy=policy.to_json(),
+        resolve_due_at=policy.resolve_deadline(str(triage.priority), now),
+        created_at=now,
+        updated_at=now,
+    )
+    tx.session.add(case)
+    await tx.session.flush()
+    add_event(
+        tx.session,
+        case,
+        "filed",
+        now,
+        actor_id=reporter_id,
+        actor_name=reporter_name,
+        to_status="new",
+        unit_id=grid.id,
+        note=f"{case.category} {case.confidence:.2f}",
+    )
+    await dispatch(tx.session, case, tx.org, now, CaseNotifier(tx.services))
+    tx.deadlines.append((case.id, case.ack_due_at))
+    unit = tx.org.units.get(case.current_unit_id)
+    await tx.send(
+        OutgoingMessage(
+            key=f"case:{case.id}:filed",
+            chat_id=source_chat_id,
+            text=tx.r.render(
+                "case_filed",
+                case=case,
+                category=tx.r.label("category", case.category),
+                unit_name=unit.name if unit else grid.name,
+                emergency=list(triage.emergency_numbers),
+            ),
+            reply_to_message_id=source_message_id,
+            case_id=case.id,
+        )
+    )
+    return case
+
+
+async def report_in_group(tx: Tx, event: InboundEvent, grid: UnitView, addressed: bool) -> None:
+    text = report_text(event, tx.services.bot_username)
+    if not addressed:
+        if len(text) > MAX_REPORT_CHARS:
+            return  # unaddressed walls of text are chatter, not reports
+        triage = tx.services.classify(text, addressed=False)
+        if not triage.is_report or str(triage.category) == "other":
+            return
+    elif not await validate_report(tx, event, text):
+        return
+    else:
+        triage = tx.services.classify(text, addressed=True)
+    await file_case(
+        tx,
+        grid=grid,
+        reporter_id=event.user_id or 0,
+        reporter_name=event.user_name,
+        source_chat_id=event.chat_id,
+        source_message_id=event.message_id,
+        text=text,
+        photos=list(event.photos),
+        location=event.location,
+        triage=triage,
+    )
+
+
+async def report_in_private(tx: Tx, event: InboundEvent) -> None:
+    """A private report: route by location at once, or keep it and ask where."""
+    text = report_text(event, tx.services.bot_username)
+    if not await validate_report(tx, event, text):
+        return
+    triage = tx.services.classify(text, addressed=event.command == "report")
+    if not triage.is_report and not event.photos and event.location is None:
+        await reply(tx, event, "private_not_report")
+        return
+    pending: dict[str, Any] = {
+        "text": text,
+        "photos": list(event.photos),
+        "message_id": event.message_id,
+        "user_name": event.user_name,
+        "location": list(event.location) if event.location else None,
+    }
+    if event.location is not None:
+        grid = tx.org.grid_for_location(*event.location)
+        if grid is not None:
+            await file_from_pending(tx, event, pending, grid)
+            return
+    await ask_place(tx, event, pending)
+
+
+async def ask_place(tx: Tx, event: InboundEvent, pending: dict[str, Any]) -> None:
+    assert event.user_id is not None
+    await tx.session.execute(
+        delete(Conversation).where(
+            Conversation.chat_id == event.chat_id, Conversation.user_id == event.user_id
+        )
+    )
+    tx.session.add(
+        Conversation(
+            chat_id=event.chat_id,
+            user_id=event.user_id,
+            action="choose_place",
+            payload=pending,
+            expires_at=tx.now + CONVERSATION_TTL,
+        )
+    )
+    buttons = [
+        [(f"{community.name} · {grid.name}", f"p:{grid.id}")]
+        for community, grids in tx.org.grids_of_community()
+        for grid in grids
+    ][:PLACE_BUTTONS_MAX]
+    await tx.send(
+        OutgoingMessage(
+            key=f"reply:{event.chat_id}:{event.message_id or event.callback_id}:ask_place",
+            chat_id=event.chat_id,
+            text=tx.r.render("ask_place", outside=pending.get("location") is not None),
+            buttons=buttons,
+            reply_to_message_id=event.message_id,
+        )
+    )
+
+
+async def file_from_pending(
+    tx: Tx, event: InboundEvent, pending: dict[str, Any], grid: UnitView
+) -> Case:
+    location = pending.get("location")
+    text = str(pending.get("text") or "")
+    triage = tx.services.classify(text, addressed=True)
+    await tx.session.execute(
+        delete(Conversation).where(
+            Conversation.chat_id == event.chat_id, Conversation.user_id == event.user_id
+        )
+    )
+    return await file_case(
+        tx,
+        grid=grid,
+        reporter_id=event.user_id or 0,
+        reporter_name=str(pending.get("user_name") or event.user_name),
+        source_chat_id=event.chat_id,
+        source_message_id=pending.get("message_id"),
+        text=text,
+        photos=list(pending.get("photos") or []),
+        location=(float(location[0]), float(location[1])) if location else None,
+        triage=triage,
+    )

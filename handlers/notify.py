@@ -1,0 +1,94 @@
+"""What staff and residents are told about a case: cards, buttons and follow-ups.
+
+The case card is the one message a unit's chat gets for a case; its buttons carry only the
+case id and an action, and every press is checked against the presser (see buttons.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation.policy import Policy
+from escalation.routing import OrgView, Stop, UnitView
+from handlers.context import Services
+from storage.models import Case
+from storage.outbox import Button, OutgoingMessage, enqueue
+from templates.render import Renderer
+
+ACTIONS_OPEN = ("ack", "resolve", "return", "escalate")
+ACTIONS_ACKED = ("resolve", "return", "escalate")
+
+
+def case_buttons(r: Renderer, case: Case, actions: tuple[str, ...]) -> list[list[Button]]:
+    buttons = [(r.label("button", a), f"c:{case.id}:{a}") for a in actions]
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+def place_of(org: OrgView, case: Case) -> str:
+    grid = org.units.get(case.grid_id)
+    return grid.name if grid else case.grid_id
+
+
+def shows_resident(org: OrgView, unit: UnitView | None, case: Case) -> bool:
+    """Residents' names stay in their grid's chats unless the org allows otherwise."""
+    if org.show_resident_details:
+        return True
+    return unit is not None and unit.id == case.grid_id
+
+
+def render_card(
+    r: Renderer,
+    org: OrgView,
+    case: Case,
+    unit: UnitView | None,
+    *,
+    reason: str = "new",
+    status_line: str | None = None,
+) -> str:
+    workers = org.workers_of(unit.id) if unit is not None else []
+    unit_name = unit.name if unit is not None else ""
+    return r.render(
+        "case_card",
+        case=case,
+        category=r.label("category", case.category),
+        priority=r.label("priority", case.priority),
+        level=r.label("level", case.level),
+        unit_name=unit_name,
+        place=place_of(org, case),
+        reporter=case.reporter_name if shows_resident(org, unit, case) else None,
+        reason=r.label("reason", reason) if reason != "new" else None,
+        workers=workers,
+        status_line=status_line,
+    )
+
+
+class CaseNotifier:
+    """The engine's `Notifier`: writes the card to the chat of the unit a case reached."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def case_reached(
+        self, session: AsyncSession, case: Case, stop: Stop, now: datetime, reason: str
+    ) -> None:
+        unit = stop.unit
+        if unit is None or unit.chat_id is None:
+            return
+        r = self.services.renderer
+        await enqueue(
+            session,
+            OutgoingMessage(
+                key=f"case:{case.id}:v{case.version}:card",
+                chat_id=unit.chat_id,
+                text=render_card(r, self.services.org, case, unit, reason=reason),
+                buttons=case_buttons(r, case, ACTIONS_OPEN),
+                case_id=case.id,
+            ),
+            now,
+        )
+
+
+def policy_of_case(case: Case) -> Policy:
+    return Policy.from_json(case.policy)

@@ -1,0 +1,128 @@
+"""The case repository: numbering, guarded transitions and the event log.
+
+A transition is `guarded_update` + `add_event` (+ outbox rows) in one transaction: the update
+only applies to the version and status the caller read, so a racing worker changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Case, CaseEvent, Counter
+
+OPEN_STATUSES = ("new", "dispatched", "acknowledged", "returned", "reopened")
+
+
+async def next_case_number(session: AsyncSession, prefix: str, year: int) -> str:
+    """`HZ-2026-000123`: a per-year sequence; the row lock serialises concurrent filers."""
+    name = f"case:{prefix}:{year}"
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(Counter).values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"])
+    )
+    stmt = (
+        update(Counter)
+        .where(Counter.name == name)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    )
+    value = (await session.execute(stmt)).scalar_one()
+    return f"{prefix}-{year}-{value:06d}"
+
+
+async def guarded_update(
+    session: AsyncSession,
+    case: Case,
+    statuses: Collection[str],
+    **values: Any,
+) -> bool:
+    """Apply `values` only if the case is still at the version read and in one of `statuses`.
+
+    Returns False, changing nothing, when someone else moved the case first.
+    """
+    stmt = (
+        update(Case)
+        .where(Case.id == case.id, Case.version == case.version, Case.status.in_(tuple(statuses)))
+        .values(version=case.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(stmt)
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    for key, value in values.items():
+        setattr(case, key, value)
+    case.version += 1
+    return True
+
+
+def add_event(
+    session: AsyncSession,
+    case: Case,
+    kind: str,
+    at: datetime,
+    *,
+    actor_id: int | None = None,
+    actor_name: str = "system",
+    from_status: str | None = None,
+    to_status: str | None = None,
+    from_level: str | None = None,
+    to_level: str | None = None,
+    unit_id: str | None = None,
+    note: str | None = None,
+) -> CaseEvent:
+    event = CaseEvent(
+        case_id=case.id,
+        at=at,
+        kind=kind,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        from_status=from_status,
+        to_status=to_status,
+        from_level=from_level,
+        to_level=to_level,
+        unit_id=unit_id,
+        note=note,
+    )
+    session.add(event)
+    return event
+
+
+async def get_case(session: AsyncSession, case_id: int) -> Case | None:
+    # populate_existing: a guarded update bypasses the identity map, so re-read from the row.
+    stmt = select(Case).where(Case.id == case_id).execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_case_by_number(session: AsyncSession, number: str) -> Case | None:
+    stmt = select(Case).where(Case.number == number.upper())
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def timeline(session: AsyncSession, case_id: int) -> list[CaseEvent]:
+    stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def pending_ack_deadlines(session: AsyncSession) -> list[tuple[int, datetime]]:
+    """Every running acknowledge clock: what the deadline index is rebuilt from."""
+    stmt = select(Case.id, Case.ack_due_at).where(
+        Case.status == "dispatched", Case.ack_due_at.is_not(None)
+    )
+    return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+
+async def overdue_case_ids(session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
+    stmt = (
+        select(Case.id)
+        .where(Case.status == "dispatched", Case.ack_due_at <= now)
+        .order_by(Case.ack_due_at)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,232 @@
+"""The schema: the database is the truth, everything else is an index of it.
+
+Tables mirror DESIGN.md: the org tree (units, chats, people), cases with their append-only
+event log, the outbox of messages to deliver, and the small bits of conversation state that
+must survive a restart (a worker half-way through typing a resolution note).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC, on SQLite and PostgreSQL alike.
+
+    SQLite has no time zones; without this, comparisons between what was written and what
+    the clock says would silently mix naive and aware datetimes.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use the injected clock")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+# Telegram ids exceed 32 bits; SQLite only auto-increments INTEGER primary keys.
+ChatId = BigInteger
+RowId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Org(Base):
+    """The single org row: the settings that apply to the whole district."""
+
+    __tablename__ = "org"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str] = mapped_column(String(64))
+    case_prefix: Mapped[str] = mapped_column(String(8))
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    show_resident_details: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Unit(Base):
+    """A node of the org tree, a department or the leadership: anything with a staff chat."""
+
+    __tablename__ = "units"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    chat_id: Mapped[int | None] = mapped_column(ChatId, nullable=True)
+    is_key: Mapped[bool] = mapped_column(Boolean, default=False)
+    categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    area: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Chat(Base):
+    """A chat the bot knows: a unit's staff chat or a residents' chat bound to a grid."""
+
+    __tablename__ = "chats"
+    chat_id: Mapped[int] = mapped_column(ChatId, primary_key=True, autoincrement=False)
+    unit_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # staff | residents
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    telegram_id: Mapped[int] = mapped_column(ChatId, unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class PersonUnit(Base):
+    __tablename__ = "person_units"
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Case(Base):
+    """A call (呼). `version` guards every transition: an update only applies to the version
+    it was read in, so two workers racing on one deadline cannot both move the case."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16))
+    reporter_id: Mapped[int] = mapped_column(ChatId)
+    reporter_name: Mapped[str] = mapped_column(String(200))
+    source_chat_id: Mapped[int] = mapped_column(ChatId)
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    photos: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    category: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float] = mapped_column(Float)
+    priority: Mapped[str] = mapped_column(String(8))
+    grid_id: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16))
+    current_unit_id: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolution_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_cases_ack_due", "status", "ack_due_at"),)
+
+
+class CaseEvent(Base):
+    """One transition of one case (全记录): append-only, never updated."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ChatId, nullable=True)
+    actor_name: Mapped[str] = mapped_column(String(200))
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    from_level: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_level: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    unit_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Outbox(Base):
+    """A message to deliver, written in the same transaction as the change that caused it.
+
+    `dedupe_key` is unique: the same logical message (say, "case 12 reached the street") can
+    be written only once, whatever retries or races happen upstream.
+    """
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    chat_id: Mapped[int] = mapped_column(ChatId)
+    kind: Mapped[str] = mapped_column(String(8), default="send")  # send | edit
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    force_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    reply_to_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    edit_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    case_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    platform_message_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+
+
+class Counter(Base):
+    """Yearly case-number sequences, incremented inside the filing transaction."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class ProcessedUpdate(Base):
+    """Platform updates already handled, so a redelivered update changes nothing."""
+
+    __tablename__ = "processed_updates"
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Conversation(Base):
+    """What the bot is waiting for from one person in one chat (a note, a reason, a place).
+
+    Kept in the database, not in memory, so that a restart between the bot's question and
+    the person's answer loses nothing.
+    """
+
+    __tablename__ = "conversations"
+    chat_id: Mapped[int] = mapped_column(ChatId, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(ChatId, primary_key=True, autoincrement=False)
+    action: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("chat_id", "user_id", name="uq_conversation"),)

@@ -1,0 +1,186 @@
+"""Loading the org file into the database, and the database into an `OrgView`.
+
+Re-importing updates rows in place by their ids and deactivates what the file no longer
+names, so a district can edit its org file and re-load it without duplicates or lost history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation.policy import Policy
+from escalation.routing import OrgView, PersonView, UnitView
+from storage.models import Chat, Org, Person, PersonUnit, Unit
+from storage.orgfile import OrgConfig
+
+LEADERSHIP_ID = "leadership"
+
+
+def policy_of(org: OrgConfig) -> Policy:
+    return Policy(
+        ack=dict(org.policy.ack),
+        resolve=dict(org.policy.resolve),
+        ladder=tuple(org.policy.ladder),
+    )
+
+
+def _unit_rows(org: OrgConfig) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for u in org.all_units():
+        rows.append(
+            {
+                "id": u.id,
+                "name": u.name,
+                "level": u.level,
+                "parent_id": u.parent_id,
+                "chat_id": u.chat,
+                "is_key": u.key,
+                "categories": list(u.categories),
+                "area": [list(p) for p in u.area] if u.area else None,
+            }
+        )
+    for d in org.departments:
+        rows.append(
+            {
+                "id": d.id,
+                "name": d.name,
+                "level": "department",
+                "parent_id": None,
+                "chat_id": d.chat,
+                "is_key": False,
+                "categories": list(d.categories),
+                "area": None,
+            }
+        )
+    if org.leadership is not None:
+        rows.append(
+            {
+                "id": LEADERSHIP_ID,
+                "name": org.leadership.name,
+                "level": "leadership",
+                "parent_id": None,
+                "chat_id": org.leadership.chat,
+                "is_key": False,
+                "categories": [],
+                "area": None,
+            }
+        )
+    return rows
+
+
+async def import_org(session: AsyncSession, org: OrgConfig) -> dict[str, int]:
+    """Upsert the org; returns counts for the admin's confirmation message."""
+    org_row = await session.get(Org, 1)
+    values = {
+        "name": org.name,
+        "language": org.language,
+        "timezone": org.timezone,
+        "case_prefix": org.case_prefix,
+        "policy": policy_of(org).to_json(),
+        "show_resident_details": bool(getattr(org, "show_resident_details", False)),
+    }
+    if org_row is None:
+        session.add(Org(id=1, **values))
+    else:
+        for key, value in values.items():
+            setattr(org_row, key, value)
+
+    rows = _unit_rows(org)
+    existing = {u.id: u for u in (await session.execute(select(Unit))).scalars()}
+    for row in rows:
+        unit = existing.pop(row["id"], None)
+        if unit is None:
+            session.add(Unit(active=True, **row))
+        else:
+            for key, value in row.items():
+                setattr(unit, key, value)
+            unit.active = True
+    for stale in existing.values():
+        stale.active = False
+
+    await session.execute(delete(Chat))
+    for row in rows:
+        if row["chat_id"] is not None:
+            session.add(Chat(chat_id=row["chat_id"], unit_id=row["id"], kind="staff"))
+    for u in org.all_units():
+        for chat_id in u.resident_chats:
+            session.add(Chat(chat_id=chat_id, unit_id=u.id, kind="residents"))
+
+    people = {p.telegram_id: p for p in (await session.execute(select(Person))).scalars()}
+    seen: set[int] = set()
+    for cfg in org.people:
+        person = people.get(cfg.telegram)
+        if person is None:
+            person = Person(telegram_id=cfg.telegram, name=cfg.name, roles=list(cfg.roles))
+            session.add(person)
+        person.name = cfg.name
+        person.roles = list(cfg.roles)
+        person.phone = cfg.phone
+        person.active = True
+        seen.add(cfg.telegram)
+    for tg, person in people.items():
+        if tg not in seen:
+            person.active = False
+    await session.flush()
+
+    await session.execute(delete(PersonUnit))
+    ids = {p.telegram_id: p.id for p in (await session.execute(select(Person))).scalars()}
+    for cfg in org.people:
+        for unit_id in dict.fromkeys(cfg.units):
+            session.add(PersonUnit(person_id=ids[cfg.telegram], unit_id=unit_id))
+    await session.flush()
+    return {"units": len(rows), "people": len(org.people)}
+
+
+async def load_view(session: AsyncSession) -> OrgView | None:
+    """The org as routing needs it; None before the first import."""
+    org = await session.get(Org, 1)
+    if org is None:
+        return None
+    units = {
+        u.id: UnitView(
+            id=u.id,
+            name=u.name,
+            level=u.level,
+            parent_id=u.parent_id,
+            chat_id=u.chat_id,
+            is_key=u.is_key,
+            categories=tuple(u.categories or ()),
+            area=tuple((float(p[0]), float(p[1])) for p in u.area) if u.area else None,
+        )
+        for u in (await session.execute(select(Unit).where(Unit.active))).scalars()
+    }
+    memberships: dict[int, set[str]] = {}
+    for pu in (await session.execute(select(PersonUnit))).scalars():
+        memberships.setdefault(pu.person_id, set()).add(pu.unit_id)
+    people = {
+        p.telegram_id: PersonView(
+            telegram_id=p.telegram_id,
+            name=p.name,
+            roles=frozenset(p.roles or ()),
+            units=frozenset(memberships.get(p.id, ())),
+        )
+        for p in (await session.execute(select(Person).where(Person.active))).scalars()
+    }
+    chats = list((await session.execute(select(Chat))).scalars())
+    return OrgView(
+        name=org.name,
+        language=org.language,
+        timezone=org.timezone,
+        case_prefix=org.case_prefix,
+        units=units,
+        people=people,
+        resident_chats={c.chat_id: c.unit_id for c in chats if c.kind == "residents"},
+        staff_chats={c.chat_id: c.unit_id for c in chats if c.kind == "staff"},
+        show_resident_details=org.show_resident_details,
+    )
+
+
+async def current_policy(session: AsyncSession) -> Policy:
+    org = await session.get(Org, 1)
+    if org is None:
+        raise LookupError("no org loaded: run `gridcall import-config ORG.yaml` first")
+    return Policy.from_json(org.policy)

@@ -1,0 +1,110 @@
+"""Longest-first phrase matching over normalised text.
+
+Substring search is right for Chinese, which has no spaces, and wrong for English, where
+``rat`` must not fire inside ``separate``. One matcher handles both: a phrase edge that is an
+ASCII letter or digit must sit on a word boundary, anything else may sit anywhere.
+
+Overlaps are resolved longest phrase first, each character going to one phrase only. That
+lets the lexicon express context with phrases alone: ``fire exit`` hides ``fire``,
+``唔该晒`` (thanks) hides ``唔该`` (please), ``电动车充电`` hides ``电动车``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from triage.normalize import normalize
+
+T = TypeVar("T")
+
+MAX_HITS_PER_PHRASE = 4
+"""Occurrences of one phrase that are kept; repeats add no meaning, only work."""
+
+MAX_TRIES_PER_PHRASE = 32
+"""Occurrences of one phrase that are examined, so that junk like ``okokok…`` stays cheap."""
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+@dataclass(frozen=True)
+class Match(Generic[T]):
+    """One phrase found in the text, with every payload the lexicon attached to it."""
+
+    start: int
+    end: int
+    phrase: str
+    payloads: tuple[T, ...]
+
+
+class PhraseMatcher(Generic[T]):
+    """Finds lexicon phrases in text normalised by :func:`triage.normalize.normalize`.
+
+    Built once per lexicon; :meth:`find` is then a bounded number of ``str.find`` calls, so
+    the cost depends on the lexicon and the capped text length, never on the raw input.
+    """
+
+    def __init__(self, entries: Iterable[tuple[str, T]]) -> None:
+        grouped: dict[str, list[T]] = {}
+        for raw, payload in entries:
+            phrase = normalize(raw)
+            if phrase:
+                grouped.setdefault(phrase, []).append(payload)
+        # Longest first so that greedy selection prefers the most specific phrase; ties by
+        # text keep the order independent of how the lexicon happens to be written.
+        self._phrases: list[tuple[str, tuple[T, ...]]] = sorted(
+            ((phrase, tuple(payloads)) for phrase, payloads in grouped.items()),
+            key=lambda item: (-len(item[0]), item[0]),
+        )
+
+    def __len__(self) -> int:
+        return len(self._phrases)
+
+    def find(self, text: str) -> list[Match[T]]:
+        """Non-overlapping matches in text order."""
+        if not text:
+            return []
+        present = set(text)
+        taken = bytearray(len(text))
+        found: list[Match[T]] = []
+        for phrase, payloads in self._phrases:
+            if phrase[0] not in present:
+                continue
+            hits = tries = 0
+            start = text.find(phrase)
+            while start != -1 and hits < MAX_HITS_PER_PHRASE and tries < MAX_TRIES_PER_PHRASE:
+                tries += 1
+                end = start + len(phrase)
+                if self._on_boundaries(text, phrase, start, end):
+                    end = self._plural_end(text, phrase, end)
+                    if not any(taken[start:end]):
+                        taken[start:end] = b"\x01" * (end - start)
+                        found.append(Match(start, end, phrase, payloads))
+                        hits += 1
+                start = text.find(phrase, start + 1)
+        found.sort(key=lambda match: match.start)
+        return found
+
+    @staticmethod
+    def _on_boundaries(text: str, phrase: str, start: int, end: int) -> bool:
+        if _is_word_char(phrase[0]) and start > 0 and _is_word_char(text[start - 1]):
+            return False
+        if not _is_word_char(phrase[-1]) or end >= len(text):
+            return True
+        if not _is_word_char(text[end]):
+            return True
+        # English plural: "rats", "bins", "fights" — but not "rates" or "fired".
+        return (
+            phrase[-1].isalpha()
+            and text[end] == "s"
+            and (end + 1 >= len(text) or not _is_word_char(text[end + 1]))
+        )
+
+    @staticmethod
+    def _plural_end(text: str, phrase: str, end: int) -> int:
+        if _is_word_char(phrase[-1]) and end < len(text) and text[end] == "s":
+            return end + 1
+        return end
