@@ -116,13 +116,15 @@ class OutboxSender:
             wake_at = now + self.idle_poll
             async with self.sessions() as session:
                 ids = await outbox.due_ids(session, now)
-                nxt = await outbox.next_due_at(session)
-            if nxt is not None and nxt > now:
-                wake_at = min(wake_at, nxt)
             for row_id in ids:
                 wait_until = await self._send_one(row_id)
                 if wait_until is not None:
                     wake_at = min(wake_at, wait_until)
+            # Read after sending: a failed row's retry time was only just written.
+            async with self.sessions() as session:
+                nxt = await outbox.next_due_at(session)
+            if nxt is not None:
+                wake_at = min(wake_at, max(nxt, now))
             return wake_at
         finally:
             self.busy = False

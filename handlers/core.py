@@ -98,12 +98,12 @@ async def route(tx: Tx, event: InboundEvent) -> Reply:
     if pending is not None and event.command is None:
         if pending.action == "choose_place":
             if event.location is not None:
+                payload = dict(pending.payload)
+                payload["location"] = list(event.location)
                 grid = tx.org.grid_for_location(*event.location)
                 if grid is not None:
-                    await intake.file_from_pending(tx, event, dict(pending.payload), grid)
+                    await intake.file_from_pending(tx, event, payload, grid)
                 else:
-                    payload = dict(pending.payload)
-                    payload["location"] = list(event.location)
                     await intake.ask_place(tx, event, payload)
                 return Reply()
             # New words replace the pending report: treat them as a fresh report below.

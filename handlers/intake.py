@@ -33,13 +33,13 @@ def report_text(event: InboundEvent, bot_username: str) -> str:
     return text.replace(f"@{bot_username}", " ").strip()
 
 
-async def reply(tx: Tx, event: InboundEvent, name: str, suffix: str = "", **context: Any) -> None:
+async def reply(tx: Tx, event: InboundEvent, template: str, /, **context: Any) -> None:
     """Answer in the thread of the message that caused it, once per message."""
     await tx.send(
         OutgoingMessage(
-            key=f"reply:{event.chat_id}:{event.message_id or event.callback_id}:{name}{suffix}",
+            key=f"reply:{event.chat_id}:{event.message_id or event.callback_id}:{template}",
             chat_id=event.chat_id,
-            text=tx.r.render(name, **context),
+            text=tx.r.render(template, **context),
             reply_to_message_id=event.message_id,
         )
     )

@@ -61,8 +61,8 @@ class Renderer:
             return "—"
         return moment.astimezone(self.tz).strftime("%m-%d %H:%M")
 
-    def render(self, name: str, **context: Any) -> str:
-        template = _environment(self.language).get_template(f"{name}.html.j2")
+    def render(self, template_name: str, /, **context: Any) -> str:
+        template = _environment(self.language).get_template(f"{template_name}.html.j2")
         return template.render(label=self.label, when=self.when, **context).strip()
 
 

@@ -346,7 +346,7 @@ class BotApi:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
                 raise ApiError.bad_request(
-                    "can't parse inline keyboard button: field \"inline_keyboard\" must be an "
+                    'can\'t parse inline keyboard button: field "inline_keyboard" must be an '
                     "Array of Arrays"
                 )
             for row in rows:
@@ -374,8 +374,15 @@ class BotApi:
                 raise ApiError.bad_request("BUTTON_URL_INVALID")
         elif not any(
             k in button
-            for k in ("switch_inline_query", "switch_inline_query_current_chat", "copy_text",
-                      "web_app", "login_url", "pay", "callback_game")
+            for k in (
+                "switch_inline_query",
+                "switch_inline_query_current_chat",
+                "copy_text",
+                "web_app",
+                "login_url",
+                "pay",
+                "callback_game",
+            )
         ):
             raise ApiError.bad_request("text buttons are unallowed in the inline keyboard")
 

@@ -137,7 +137,9 @@ class FloodLimiter:
         """
         now = self._now()
         waits = [
-            self._wait(self._per_chat.setdefault(chat_id, deque()), self._limit_for(chat_type), now),
+            self._wait(
+                self._per_chat.setdefault(chat_id, deque()), self._limit_for(chat_type), now
+            ),
             self._wait(self._all, self._overall, now),
         ]
         worst = max((w for w in waits if w is not None), default=None)

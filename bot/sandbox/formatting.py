@@ -60,7 +60,7 @@ _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 
 
 class EntityParseError(ValueError):
-    """The text cannot be parsed; ``str(error)`` is Telegram's wording after "can't parse entities: "."""
+    """Text Telegram would refuse; ``str(error)`` is its wording after "can't parse entities"."""
 
 
 def utf16_len(text: str) -> int:
@@ -155,7 +155,9 @@ def parse_html(text: str) -> tuple[str, list[JSONDict]]:
             while i < n and not _is_space(text[i]) and text[i] != ">":
                 i += 1
             if i >= n:
-                raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
+                raise EntityParseError(
+                    f"Unclosed start tag at byte offset {_byte_offset(text, begin)}"
+                )
             tag = text[name_begin:i].lower()
             if tag not in SUPPORTED_TAGS:
                 raise EntityParseError(
@@ -260,9 +262,7 @@ def parse_html(text: str) -> tuple[str, list[JSONDict]]:
             )
         _close_entity(open_tag, offset, entities)
     if stack:
-        raise EntityParseError(
-            f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"'
-        )
+        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities
 
@@ -390,8 +390,7 @@ def _open_tag(entity: JSONDict, text: str) -> tuple[str, str] | None:
         if not _SAFE_URL_RE.match(url):
             return None
         return (
-            f'<a href="{html.escape(url, quote=True)}" rel="noopener noreferrer" '
-            'target="_blank">',
+            f'<a href="{html.escape(url, quote=True)}" rel="noopener noreferrer" target="_blank">',
             "</a>",
         )
     return None

@@ -279,7 +279,9 @@ class SandboxServer:
         return "\n".join(lines)
 
     async def wait_for(
-        self, predicate: Callable[[SandboxServer], bool], timeout: float = 10.0
+        self,
+        predicate: Callable[[SandboxServer], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109 - part of the test-facing contract
     ) -> None:
         """Wait until ``predicate(server)`` holds, re-checking on every change of the sandbox.
 
@@ -294,7 +296,7 @@ class SandboxServer:
         contains: str | None = None,
         *,
         after: int = 0,
-        timeout: float = 10.0,
+        timeout: float = 10.0,  # noqa: ASYNC109 - same contract as wait_for
     ) -> SentMessage:
         """The first bot message (in ``chat_id``, containing ``contains`` in its plain text)
         among those sent after the first ``after`` bot messages of that chat."""
@@ -314,7 +316,10 @@ class SandboxServer:
         """Updates the bot has not confirmed with a later getUpdates offset."""
         return self.state.pending_update_count()
 
-    async def wait_updates_consumed(self, timeout: float = 10.0) -> None:
+    async def wait_updates_consumed(
+        self,
+        timeout: float = 10.0,  # noqa: ASYNC109 - part of the test-facing contract
+    ) -> None:
         """Wait until the bot's getUpdates offset has moved past every queued update.
 
         With aiogram this means the updates were fetched and the next poll started; their

@@ -12,7 +12,7 @@ import asyncio
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, cast, get_args
 
@@ -80,7 +80,7 @@ class ChangeSignal:
         if event is not None:
             event.set()
 
-    async def wait(self, timeout: float) -> bool:
+    async def wait(self, timeout: float) -> bool:  # noqa: ASYNC109 - a deadline, not a scope
         """Wait for the next :meth:`notify`; False if ``timeout`` seconds passed first."""
         if self._event is None:
             self._event = asyncio.Event()
@@ -203,7 +203,10 @@ class SentMessage:
         """Inline keyboard as (text, callback_data) rows; URL buttons give their URL instead."""
         rows = (self.reply_markup or {}).get("inline_keyboard") or []
         return [
-            [(str(b.get("text", "")), str(b.get("callback_data") or b.get("url") or "")) for b in row]
+            [
+                (str(b.get("text", "")), str(b.get("callback_data") or b.get("url") or ""))
+                for b in row
+            ]
             for row in rows
         ]
 
@@ -294,6 +297,8 @@ class SandboxState:
         #: Bumped by every getUpdates; a waiting older poll then ends with 409 like Telegram.
         self.poll_generation = 0
         self.active_polls = 0
+        #: Browser long polls (``/sandbox/api/state``) waiting right now.
+        self.active_page_polls = 0
         self.last_poll_at: float | None = None
         self.closing = False
 
@@ -306,7 +311,11 @@ class SandboxState:
         self.signal.notify()
         return self.data_version
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+    async def wait_until(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float,  # noqa: ASYNC109 - callers report what they waited for
+    ) -> bool:
         """Wait until ``predicate()`` is true (re-checked on every change) or ``timeout`` passes."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -564,7 +573,9 @@ class SandboxState:
             piece = message.plain_text[entity["offset"] : entity["offset"] + entity["length"]]
             if entity["type"] == "mention" and piece.lower() == handle:
                 return True
-            if entity["type"] == "bot_command" and ("@" not in piece or piece.lower().endswith(handle)):
+            if entity["type"] == "bot_command" and (
+                "@" not in piece or piece.lower().endswith(handle)
+            ):
                 return True
         return False
 
@@ -578,8 +589,16 @@ class SandboxState:
         message.version = self.touch()
 
     def duplicates(self) -> list[tuple[int, str]]:
-        """(chat_id, text) pairs the bot sent more than once, one entry per extra copy."""
-        counts = Counter((m.chat_id, m.text) for m in self._all_messages if m.from_bot)
+        """(chat_id, text) pairs the bot sent more than once, one entry per extra copy.
+
+        Messages the bot deleted, and photos or locations without text, do not count: a
+        deliberate re-post or two pictures are not the double delivery this looks for.
+        """
+        counts = Counter(
+            (m.chat_id, m.text)
+            for m in self._all_messages
+            if m.from_bot and m.text and not m.deleted
+        )
         return [key for key, n in counts.items() for _ in range(n - 1)]
 
     # -- button presses -----------------------------------------------------------------------
@@ -662,6 +681,8 @@ class SandboxState:
             self.confirmed_offset = max(self.confirmed_offset, first)
         elif offset and offset > self.confirmed_offset:
             self.confirmed_offset = offset
+            # ids keep growing past what was confirmed, so new updates are never pre-confirmed
+            self._next_update_id = max(self._next_update_id, offset)
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
             changed = True
         if allowed_updates is not None:
@@ -708,11 +729,8 @@ class SandboxState:
         return "\n".join(lines)
 
 
-def parse_user_ids(values: Collection[int] | None) -> set[int]:
-    return {int(v) for v in values or ()}
-
-
 def as_chat_type(value: str) -> ChatType:
+    """Check a chat type given as a plain string (tests and demo config pass strings)."""
     if value not in CHAT_TYPES:
         raise SandboxInputError(f"chat type must be one of {CHAT_TYPES}, got {value!r}")
     return cast(ChatType, value)

@@ -205,15 +205,19 @@ class SandboxWeb:
         state = self.state
         try:
             since = _int_field(request.query.get("since", "0"), "since")
-            timeout = min(max(_float_field(request.query.get("timeout", "0"), "timeout"), 0.0),
-                          MAX_STATE_WAIT)
-            user_id = _int_field(request.query["user"], "user") if "user" in request.query else None
-            visible = (
-                {c.id for c in state.chats_of(user_id)} if user_id is not None else None
+            timeout = min(
+                max(_float_field(request.query.get("timeout", "0"), "timeout"), 0.0), MAX_STATE_WAIT
             )
+            user_id = _int_field(request.query["user"], "user") if "user" in request.query else None
+            visible = {c.id for c in state.chats_of(user_id)} if user_id is not None else None
         except SandboxInputError as error:
             return _error(error.status, str(error))
-        await state.wait_until(lambda: state.data_version > since or state.closing, timeout)
+        state.active_page_polls += 1
+        state.touch(visible=False)  # lets tests (and wait_for) see that a page is waiting
+        try:
+            await state.wait_until(lambda: state.data_version > since or state.closing, timeout)
+        finally:
+            state.active_page_polls -= 1
         messages = [
             message_view(state, m)
             for m in state.messages()
@@ -252,7 +256,8 @@ class SandboxWeb:
         return body
 
     async def send(self, request: web.Request) -> web.Response:
-        """POST {user, chat, text?, reply_to?, location?: {latitude, longitude}, photo?, caption?}."""
+        """POST {user, chat, text?, reply_to?, location?: {latitude, longitude}, photo?,
+        caption?}; ``photo: true`` makes up a file id."""
         try:
             body = await self._json_body(request)
             user_id = _int_field(body.get("user"), "user")
@@ -325,4 +330,3 @@ class SandboxWeb:
         except SandboxInputError as error:
             return _error(error.status, str(error))
         return web.json_response({"callback_query_id": query_id})
-

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.app import AppConfig, GridcallApp
+from bot.demo import build_world
 from bot.outbox_sender import SendLimits
 from bot.sandbox import SandboxServer
 from escalation.clock import FakeClock
@@ -20,29 +21,6 @@ from storage.orgfile import OrgConfig
 
 TOKEN = "123456:TEST-token"
 RESIDENTS = {7001: "陈阿姨", 7002: "林先生", 7003: "Alice"}
-
-
-def build_world(server: SandboxServer, org: OrgConfig) -> None:
-    """Users and chats of the org file inside the sandbox."""
-    for person in org.people:
-        server.add_user(person.telegram, person.name)
-    for user_id, name in RESIDENTS.items():
-        server.add_user(user_id, name)
-    members_of: dict[str, list[int]] = {}
-    for person in org.people:
-        for unit_id in person.units:
-            members_of.setdefault(unit_id, []).append(person.telegram)
-    leaders = [p.telegram for p in org.people if "leader" in p.roles]
-    for unit in org.all_units():
-        if unit.chat is not None:
-            server.add_chat(unit.chat, unit.name, "supergroup", members=members_of.get(unit.id, []))
-        for chat_id in unit.resident_chats:
-            server.add_chat(chat_id, f"{unit.name}居民群", "supergroup", members=list(RESIDENTS))
-    for dept in org.departments:
-        if dept.chat is not None:
-            server.add_chat(dept.chat, dept.name, "supergroup", members=members_of.get(dept.id, []))
-    if org.leadership is not None and org.leadership.chat is not None:
-        server.add_chat(org.leadership.chat, "领导群", "supergroup", members=leaders)
 
 
 class Harness:
@@ -56,13 +34,17 @@ class Harness:
 
     async def __aenter__(self) -> Harness:
         await self.server.start()
-        build_world(self.server, self.org)
+        residents = [(uid, name, self.resident_chats()) for uid, name in RESIDENTS.items()]
+        build_world(self.server, self.org, residents)
         await self.start_app()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop_app()
         await self.server.stop()
+
+    def resident_chats(self) -> list[int]:
+        return [c for unit in self.org.all_units() for c in unit.resident_chats]
 
     async def start_app(self) -> None:
         config = AppConfig(

@@ -304,3 +304,23 @@ def test_lexicon_is_well_formed() -> None:
     assert set(kw.URGENT_CUES.values()) == {"110", "119", "120"}
     for phrase in kw.URGENT_CUES:
         assert normalize(phrase)
+
+
+@pytest.mark.parametrize(
+    ("traditional", "simplified"),
+    [
+        ("公共煙管倒塌", "公共烟管倒塌"),
+        ("公用水泵噪音擾民", "公用水泵噪音扰民"),
+        ("一輛殭屍車10年無人處理", "一辆僵尸车10年无人处理"),
+        ("被拖欠工資", "被拖欠工资"),
+        ("加裝電梯糾紛", "加装电梯纠纷"),
+        ("公司員工需要人才住房", "公司员工需要人才住房"),
+        ("路燈壞了三天", "路灯坏了三天"),
+        ("樓下有人亂擺賣", "楼下有人乱摆卖"),
+        ("聞到煤氣味", "闻到煤气味"),
+        ("餐廳衛生很差食品過期", "餐厅卫生很差食品过期"),
+        ("老人沒人照顧", "老人没人照顾"),
+    ],
+)
+def test_traditional_and_simplified_agree(traditional: str, simplified: str) -> None:
+    assert classify(traditional) == classify(simplified)

@@ -59,3 +59,11 @@ def test_junk_never_crashes() -> None:
 def test_content_length_counts_letters_and_digits() -> None:
     assert analyze("!!! ok ???").content_length == 2
     assert analyze("").content_length == 0
+
+
+def test_t2s_table_is_clean() -> None:
+    from triage.normalize import _T2S
+
+    for trad, simp in _T2S.items():
+        assert trad != simp
+        assert simp not in _T2S, chr(simp)  # one step always reaches the final form
