@@ -110,16 +110,24 @@ def classify(eval_file: str | None) -> None:
 @click.option("--mode", type=click.Choice(["polling"]), default="polling", show_default=True)
 def run(org_file: str, mode: str) -> None:
     """Run against Telegram (or GRIDCALL_TELEGRAM_API_URL) with long polling."""
+    from aiogram.utils.token import TokenValidationError, validate_token
+
     from bot.app import AppConfig, GridcallApp
 
     settings = Settings()
     _logging(settings.log_level)
     org = _load_or_exit(org_file)
-    if settings.telegram_token is None:
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    if not token:
         click.echo("GRIDCALL_TELEGRAM_TOKEN is not set: get a token from @BotFather", err=True)
         sys.exit(1)
+    try:
+        validate_token(token)
+    except TokenValidationError:
+        click.echo("GRIDCALL_TELEGRAM_TOKEN does not look like a bot token (123456:ABC…)", err=True)
+        sys.exit(1)
     config = AppConfig(
-        token=settings.telegram_token.get_secret_value(),
+        token=token,
         api_url=settings.telegram_api_url,
         database_url=settings.database_url,
         redis_url=settings.redis_url,
@@ -157,3 +165,7 @@ def demo(host: str, port: int, org_file: str, database_url: str | None) -> None:
         asyncio.run(run_demo(org, host=host, port=port, database_url=database_url))
     except KeyboardInterrupt:
         click.echo("stopped")
+
+
+if __name__ == "__main__":
+    main()

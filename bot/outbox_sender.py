@@ -141,6 +141,7 @@ class OutboxSender:
                 return ready
             if not await outbox.claim(session, row_id, now, self.lease):
                 return None
+            await session.refresh(row)  # `attempts` now counts this try
         await self._deliver(row)
         return None
 
@@ -183,7 +184,7 @@ class OutboxSender:
         await self._update(row.id, status="sent", sent_at=self.clock.now(), last_error=None)
 
     async def _retry_or_fail(self, row: Outbox, error: str) -> None:
-        attempts = row.attempts + 1
+        attempts = row.attempts
         if attempts >= self.max_attempts:
             log.error("outbox %s to chat %s gave up after %s tries", row.id, row.chat_id, attempts)
             self.failed += 1

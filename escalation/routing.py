@@ -158,7 +158,9 @@ class OrgView:
     def person(self, telegram_id: int | None) -> PersonView | None:
         return self.people.get(telegram_id) if telegram_id is not None else None
 
-    def case_units(self, grid_id: str, category: str, level: str, ladder: Sequence[str]) -> set[str]:
+    def case_units(
+        self, grid_id: str, category: str, level: str, ladder: Sequence[str]
+    ) -> set[str]:
         """Units a case belongs to now: its grid and everything above it on the ladder up to
         the current rung (a street that was pinged may still act after it climbs further)."""
         units = set()

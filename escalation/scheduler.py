@@ -136,7 +136,9 @@ class Scheduler:
             try:
                 nxt = await self._fire(case_id, now)
             except Exception:
-                log.exception("deadline of case %s failed; it stays due and will be retried", case_id)
+                log.exception(
+                    "deadline of case %s failed; it stays due and will be retried", case_id
+                )
                 await self.index.add(case_id, now + timedelta(seconds=5))
                 continue
             fired += 1

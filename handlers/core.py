@@ -50,13 +50,12 @@ class Core:
 
     async def _handle(self, event: InboundEvent) -> Reply:
         services = self.services
-        async with services.sessions() as session:
-            async with session.begin():
-                tx = Tx(session=session, now=services.clock.now(), services=services)
-                if not await first_delivery(session, event, tx):
-                    log.info("update %s already handled; ignoring", event.update_id)
-                    return Reply(handled=False)
-                answer = await route(tx, event)
+        async with services.sessions() as session, session.begin():
+            tx = Tx(session=session, now=services.clock.now(), services=services)
+            if not await first_delivery(session, event, tx):
+                log.info("update %s already handled; ignoring", event.update_id)
+                return Reply(handled=False)
+            answer = await route(tx, event)
         if services.on_deadline is not None:
             for case_id, due in tx.deadlines:
                 await services.on_deadline(case_id, due)

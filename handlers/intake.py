@@ -18,8 +18,8 @@ from handlers.events import InboundEvent
 from handlers.notify import CaseNotifier
 from storage.cases import add_event, next_case_number
 from storage.models import Case, Conversation
-from storage.outbox import OutgoingMessage
 from storage.org_import import current_policy
+from storage.outbox import OutgoingMessage
 from triage.classifier import Triage
 
 MAX_REPORT_CHARS = 2000

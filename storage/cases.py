@@ -115,7 +115,7 @@ async def pending_ack_deadlines(session: AsyncSession) -> list[tuple[int, dateti
     stmt = select(Case.id, Case.ack_due_at).where(
         Case.status == "dispatched", Case.ack_due_at.is_not(None)
     )
-    return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+    return [(row[0], row[1]) for row in (await session.execute(stmt)).all() if row[1] is not None]
 
 
 async def overdue_case_ids(session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:

@@ -50,29 +50,34 @@ class CategoryInfo:
 
 
 CATEGORY_INFO: dict[Category, CategoryInfo] = {
-    Category.CITY_MANAGEMENT: CategoryInfo("城市管理", "City management", Priority.NORMAL,
-                                           "chengguan"),
-    Category.PUBLIC_SECURITY: CategoryInfo("综治维稳", "Public order and mediation",
-                                           Priority.NORMAL, "police"),
-    Category.SAFETY: CategoryInfo("安全生产与消防", "Work safety and fire", Priority.NORMAL,
-                                  "fire"),
-    Category.ENVIRONMENT: CategoryInfo("生态环境", "Environment", Priority.NORMAL,
-                                       "environment"),
-    Category.MUNICIPAL: CategoryInfo("市政设施", "Municipal facilities", Priority.NORMAL,
-                                     "municipal"),
-    Category.TRAFFIC: CategoryInfo("交通出行", "Traffic and transport", Priority.NORMAL,
-                                   "traffic_police"),
-    Category.HOUSING: CategoryInfo("房屋物业", "Housing and property", Priority.NORMAL,
-                                   "housing"),
-    Category.LIVELIHOOD: CategoryInfo("民生保障", "Livelihood and welfare", Priority.NORMAL,
-                                      "hrss"),
-    Category.PUBLIC_HEALTH: CategoryInfo("卫生健康与应急", "Health and emergencies",
-                                         Priority.NORMAL, "health"),
-    Category.ENTERPRISE: CategoryInfo("企业服务与市场", "Business and market", Priority.NORMAL,
-                                      "market"),
+    Category.CITY_MANAGEMENT: CategoryInfo(
+        "城市管理", "City management", Priority.NORMAL, "chengguan"
+    ),
+    Category.PUBLIC_SECURITY: CategoryInfo(
+        "综治维稳", "Public order and mediation", Priority.NORMAL, "police"
+    ),
+    Category.SAFETY: CategoryInfo(
+        "安全生产与消防", "Work safety and fire", Priority.NORMAL, "fire"
+    ),
+    Category.ENVIRONMENT: CategoryInfo("生态环境", "Environment", Priority.NORMAL, "environment"),
+    Category.MUNICIPAL: CategoryInfo(
+        "市政设施", "Municipal facilities", Priority.NORMAL, "municipal"
+    ),
+    Category.TRAFFIC: CategoryInfo(
+        "交通出行", "Traffic and transport", Priority.NORMAL, "traffic_police"
+    ),
+    Category.HOUSING: CategoryInfo("房屋物业", "Housing and property", Priority.NORMAL, "housing"),
+    Category.LIVELIHOOD: CategoryInfo(
+        "民生保障", "Livelihood and welfare", Priority.NORMAL, "hrss"
+    ),
+    Category.PUBLIC_HEALTH: CategoryInfo(
+        "卫生健康与应急", "Health and emergencies", Priority.NORMAL, "health"
+    ),
+    Category.ENTERPRISE: CategoryInfo(
+        "企业服务与市场", "Business and market", Priority.NORMAL, "market"
+    ),
     # `other` is sorted by hand in the community, so it is never the fastest lane.
-    Category.OTHER: CategoryInfo("咨询建议/其他", "Enquiries and other", Priority.LOW,
-                                 "community"),
+    Category.OTHER: CategoryInfo("咨询建议/其他", "Enquiries and other", Priority.LOW, "community"),
 }
 
 

@@ -117,9 +117,7 @@ class Classifier:
 
     def __init__(self, *, threshold: float = CONFIDENCE_THRESHOLD) -> None:
         self.threshold = threshold
-        self._categories: PhraseMatcher[tuple[Category, float]] = PhraseMatcher(
-            _category_entries()
-        )
+        self._categories: PhraseMatcher[tuple[Category, float]] = PhraseMatcher(_category_entries())
         self._cues: PhraseMatcher[tuple[Cue, str]] = PhraseMatcher(_cue_entries())
 
     def classify(self, text: str, *, addressed: bool = False) -> Triage:

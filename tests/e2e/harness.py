@@ -69,13 +69,13 @@ class Harness:
         await self.stop_app()
         await self.start_app()
 
-    async def settle(self, timeout: float = 15.0) -> None:
+    async def settle(self, limit: float = 15.0) -> None:
         """Wait until nothing more can happen without time moving or a person acting."""
         assert self.app is not None
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(limit):
             quiet = 0
             while quiet < 3:
-                await self.server.wait_updates_consumed(timeout=timeout)
+                await self.server.wait_updates_consumed(timeout=limit)
                 quiet = quiet + 1 if await self.app.idle() else 0
                 await asyncio.sleep(0.01)
 

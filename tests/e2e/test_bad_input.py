@@ -25,9 +25,7 @@ async def test_a_report_over_the_limit_is_refused_with_the_reason(sqlite_harness
     in tests/handlers."""
     h = sqlite_harness
     await h.say(CHEN, RESIDENTS_CHAT, "@gridcall_bot " + "路灯坏了" * 1000)
-    assert h.texts(RESIDENTS_CHAT) == [
-        "报告太长了（4000 字），请精简到 2000 字以内后重新发送。"
-    ]
+    assert h.texts(RESIDENTS_CHAT) == ["报告太长了（4000 字），请精简到 2000 字以内后重新发送。"]
     assert await case_count(h) == 0
     assert set(h.all_texts()) == {RESIDENTS_CHAT}
 

@@ -47,7 +47,12 @@ async def test_report_climbs_every_rung_once_then_acknowledge_stops_it(harness: 
     # The top of the ladder: time passes, nobody new is pinged.
     await h.advance(TWO_HOURS * 3)
     assert {chat: len(texts) for chat, texts in h.all_texts().items()} == {
-        RESIDENTS_CHAT: 1, GRID: 1, COMMUNITY: 1, STREET: 1, POWER: 1, LEADERSHIP: 1
+        RESIDENTS_CHAT: 1,
+        GRID: 1,
+        COMMUNITY: 1,
+        STREET: 1,
+        POWER: 1,
+        LEADERSHIP: 1,
     }
 
     # A worker of the neighbouring grid, who also sits in this chat, presses 接单:

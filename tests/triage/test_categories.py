@@ -5,8 +5,17 @@ import pytest
 from triage.categories import CATEGORY_INFO, Category, Priority, category_name
 
 CODES = [
-    "city_management", "public_security", "safety", "environment", "municipal", "traffic",
-    "housing", "livelihood", "public_health", "enterprise", "other",
+    "city_management",
+    "public_security",
+    "safety",
+    "environment",
+    "municipal",
+    "traffic",
+    "housing",
+    "livelihood",
+    "public_health",
+    "enterprise",
+    "other",
 ]
 
 
@@ -19,8 +28,16 @@ def test_every_category_has_info() -> None:
     assert set(CATEGORY_INFO) == set(Category)
     departments = {info.department for info in CATEGORY_INFO.values()}
     assert {
-        "chengguan", "police", "fire", "environment", "municipal", "traffic_police",
-        "housing", "hrss", "health", "market",
+        "chengguan",
+        "police",
+        "fire",
+        "environment",
+        "municipal",
+        "traffic_police",
+        "housing",
+        "hrss",
+        "health",
+        "market",
     } <= departments
     for info in CATEGORY_INFO.values():
         assert info.name_zh and info.name_en

@@ -15,6 +15,7 @@ C = Category
 
 # --- the cases of the source article ---------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("text", "category"),
     [
@@ -48,6 +49,7 @@ def test_collapse_is_urgent() -> None:
 
 
 # --- everyday reports ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("text", "category"),
@@ -132,8 +134,12 @@ def test_negated_or_guarded_cues_are_not_urgent(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["建议在小区门口加个路灯", "请问社保怎么办理", "Where can I get the covid vaccine?",
-     "would it be possible to add a bus stop here"],
+    [
+        "建议在小区门口加个路灯",
+        "请问社保怎么办理",
+        "Where can I get the covid vaccine?",
+        "would it be possible to add a bus stop here",
+    ],
 )
 def test_questions_and_suggestions_are_low(text: str) -> None:
     result = classify(text)
@@ -147,12 +153,26 @@ def test_a_question_that_complains_is_not_low() -> None:
 
 # --- chatter ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text",
     [
-        "大家早上好", "谢谢网格员！", "收到", "哈哈哈", "https://news.example.com/a",
-        "加微信领优惠", "👍👍", "好的", "ok", "hello everyone", "thanks!", "唔该晒", "早晨",
-        "谢谢，路灯修好了", "今天天气不错，我们去饮茶吧", "车",
+        "大家早上好",
+        "谢谢网格员！",
+        "收到",
+        "哈哈哈",
+        "https://news.example.com/a",
+        "加微信领优惠",
+        "👍👍",
+        "好的",
+        "ok",
+        "hello everyone",
+        "thanks!",
+        "唔该晒",
+        "早晨",
+        "谢谢，路灯修好了",
+        "今天天气不错，我们去饮茶吧",
+        "车",
     ],
 )
 def test_chatter_is_not_a_report(text: str) -> None:
@@ -176,6 +196,7 @@ def test_emergency_is_never_chatter() -> None:
 
 
 # --- addressed -------------------------------------------------------------------------
+
 
 def test_addressed_chatter_is_a_report() -> None:
     result = classify("谢谢", addressed=True)
@@ -201,11 +222,15 @@ def test_addressed_keeps_the_category() -> None:
 
 # --- bad input -------------------------------------------------------------------------
 
+
 def test_empty_text() -> None:
     result = classify("")
     assert result == Triage(C.OTHER, 0.0, False, Priority.LOW, ())
     assert result.to_json() == {
-        "category": "other", "confidence": 0.0, "is_report": False, "priority": "low",
+        "category": "other",
+        "confidence": 0.0,
+        "is_report": False,
+        "priority": "low",
     }
 
 
@@ -241,6 +266,7 @@ def test_lexicon_dump_is_classified_within_bounds() -> None:
 
 
 # --- the result ------------------------------------------------------------------------
+
 
 def test_to_json_contract() -> None:
     data = classify("路灯坏了三天").to_json()
@@ -293,6 +319,7 @@ def test_deterministic() -> None:
 
 
 # --- the lexicon -----------------------------------------------------------------------
+
 
 def test_lexicon_is_well_formed() -> None:
     assert set(kw.CATEGORY_KEYWORDS) == set(Category) - {C.OTHER}

@@ -18,11 +18,19 @@ def test_one_json_object_per_line() -> None:
     count, rows = run("公共烟管倒塌\n收到\r\nstreet light broken outside block 5")
     assert count == 3
     assert rows == [
-        {"category": "safety", "confidence": rows[0]["confidence"], "is_report": True,
-         "priority": "urgent"},
+        {
+            "category": "safety",
+            "confidence": rows[0]["confidence"],
+            "is_report": True,
+            "priority": "urgent",
+        },
         {"category": "other", "confidence": 0.0, "is_report": False, "priority": "low"},
-        {"category": "municipal", "confidence": rows[2]["confidence"], "is_report": True,
-         "priority": "normal"},
+        {
+            "category": "municipal",
+            "confidence": rows[2]["confidence"],
+            "is_report": True,
+            "priority": "normal",
+        },
     ]
     for row in rows:
         assert set(row) == {"category", "confidence", "is_report", "priority"}

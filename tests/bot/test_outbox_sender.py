@@ -1,0 +1,127 @@
+"""The outbox sender on real databases with a fake transport: splitting, retries, limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.outbox_sender import OutboxSender, SendLimits
+from escalation.clock import FakeClock
+from storage.models import Outbox
+from storage.outbox import OutgoingMessage, enqueue
+from tests.fakes import FakeTransport, PermanentError, RetryAfter, TransientError
+
+GROUP = -1001003
+
+
+async def put(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, **kw: object) -> None:
+    defaults: dict[str, object] = {"key": "k1", "chat_id": GROUP, "text": "hello"}
+    defaults.update(kw)
+    async with sessions() as session, session.begin():
+        await enqueue(session, OutgoingMessage(**defaults), clock.now())  # type: ignore[arg-type]
+
+
+async def rows(sessions: async_sessionmaker[AsyncSession]) -> list[Outbox]:
+    async with sessions() as session:
+        return list((await session.execute(select(Outbox).order_by(Outbox.id))).scalars())
+
+
+async def test_long_message_is_sent_in_parts_and_a_retry_skips_parts_already_sent(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    transport = FakeTransport()
+    sender = OutboxSender(sessions, transport, clock, SendLimits.unlimited())
+    text = "\n".join(f"第{i}行 路灯坏了三天" for i in range(1000))
+    await put(sessions, clock, text=text, buttons=[[("接单", "c:1:ack")]], reply_to_message_id=9)
+    # Part 1 goes, part 2 hits a server error.
+    original = transport.send_text
+    calls = 0
+
+    async def flaky(*args: object, **kw: object) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise TransientError("502 Bad Gateway")
+        return await original(*args, **kw)  # type: ignore[arg-type]
+
+    transport.send_text = flaky  # type: ignore[method-assign]
+    await sender.drain()
+    assert len(transport.sent) == 1
+    [row] = await rows(sessions)
+    assert (row.status, len(row.platform_message_ids)) == ("pending", 1)
+
+    clock.advance(timedelta(seconds=1))
+    await sender.drain()
+    parts = [s.text for s in transport.sent]
+    assert "\n".join(parts) == text and all(len(p) <= 4096 for p in parts)
+    assert transport.sent[0].reply_to_message_id == 9
+    assert [s.buttons for s in transport.sent[:-1]] == [[]] * (len(parts) - 1)
+    assert transport.sent[-1].buttons == [[("接单", "c:1:ack")]]
+    [row] = await rows(sessions)
+    assert row.status == "sent" and row.platform_message_ids == list(range(1, len(parts) + 1))
+
+
+async def test_retry_after_waits_on_the_clock(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    transport = FakeTransport()
+    transport.fail(RetryAfter(30))
+    sender = OutboxSender(sessions, transport, clock, SendLimits.unlimited())
+    await put(sessions, clock)
+    await sender.drain()
+    assert transport.sent == []
+    clock.advance(timedelta(seconds=29))
+    await sender.drain()
+    assert transport.sent == []
+    clock.advance(timedelta(seconds=1))
+    await sender.drain()
+    assert [s.text for s in transport.sent] == ["hello"]
+
+
+async def test_permanent_failure_is_recorded_and_not_retried(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    transport = FakeTransport()
+    transport.fail(PermanentError("Forbidden: bot was kicked from the supergroup chat"))
+    sender = OutboxSender(sessions, transport, clock, SendLimits.unlimited())
+    await put(sessions, clock)
+    await sender.drain()
+    clock.advance(timedelta(hours=1))
+    await sender.drain()
+    [row] = await rows(sessions)
+    assert row.status == "failed" and "kicked" in (row.last_error or "")
+    assert transport.sent == []
+
+
+async def test_transient_failures_give_up_after_max_attempts(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    transport = FakeTransport()
+    transport.fail(*[TransientError("timeout") for _ in range(3)])
+    sender = OutboxSender(sessions, transport, clock, SendLimits.unlimited(), max_attempts=3)
+    await put(sessions, clock)
+    for _ in range(4):
+        await sender.drain()
+        clock.advance(timedelta(minutes=5))
+    [row] = await rows(sessions)
+    assert row.status == "failed" and row.attempts == 3
+
+
+async def test_group_pacing_spaces_messages_to_one_chat(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    transport = FakeTransport()
+    sender = OutboxSender(sessions, transport, clock, SendLimits())
+    for i in range(3):
+        await put(sessions, clock, key=f"k{i}", text=f"m{i}")
+    await put(sessions, clock, key="private", chat_id=7001, text="to a person")
+    await sender.drain()
+    assert [s.text for s in transport.sent] == ["m0", "to a person"]
+    clock.advance(timedelta(seconds=3))  # 20 messages a minute in a group
+    await sender.drain()
+    assert [s.text for s in transport.sent][-1] == "m1"
+    clock.advance(timedelta(seconds=3))
+    await sender.drain()
+    assert [s.text for s in transport.sent] == ["m0", "to a person", "m1", "m2"]

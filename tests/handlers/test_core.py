@@ -1,0 +1,89 @@
+"""The core without any chat platform: one event in, one transaction out."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from escalation.clock import FakeClock
+from escalation.routing import OrgView
+from handlers.context import Services
+from handlers.core import Core
+from handlers.events import InboundEvent
+from storage.models import Case, CaseEvent, Outbox
+from triage.classifier import classify
+
+
+def core_for(sessions: async_sessionmaker[AsyncSession], org: OrgView, clock: FakeClock) -> Core:
+    return Core(Services(sessions=sessions, clock=clock, org=org, classify=classify))
+
+
+def resident_says(text: str, update_id: int = 1, message_id: int = 10) -> InboundEvent:
+    return InboundEvent(
+        platform="telegram",
+        update_id=update_id,
+        chat_id=-1002001,
+        chat_type="supergroup",
+        user_id=7001,
+        user_name="陈阿姨",
+        message_id=message_id,
+        text=text,
+        mentions_bot=True,
+    )
+
+
+async def counts(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int, int]:
+    found = []
+    async with sessions() as session:
+        for model in (Case, CaseEvent, Outbox):
+            found.append((await session.execute(select(func.count()).select_from(model))).scalar())
+    return found[0], found[1], found[2]
+
+
+async def outbox_texts(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        return list((await session.execute(select(Outbox.text).order_by(Outbox.id))).scalars())
+
+
+async def test_a_10000_character_report_is_refused_and_files_nothing(
+    sessions: async_sessionmaker[AsyncSession], org_view: OrgView, clock: FakeClock
+) -> None:
+    core = core_for(sessions, org_view, clock)
+    await core.handle(resident_says("路灯坏了" * 2500))
+    assert await outbox_texts(sessions) == [
+        "报告太长了（10000 字），请精简到 2000 字以内后重新发送。"
+    ]
+    assert (await counts(sessions))[:2] == (0, 0)
+
+
+async def test_a_redelivered_update_changes_nothing(
+    sessions: async_sessionmaker[AsyncSession], org_view: OrgView, clock: FakeClock
+) -> None:
+    core = core_for(sessions, org_view, clock)
+    first = await core.handle(resident_says("路灯坏了三天"))
+    before = await counts(sessions)
+    again = await core.handle(resident_says("路灯坏了三天"))
+    assert first.handled and not again.handled
+    assert before == await counts(sessions) == (1, 2, 2)  # filed + dispatched; receipt + card
+
+
+async def test_filing_is_one_transaction_with_its_events_and_messages(
+    sessions: async_sessionmaker[AsyncSession], org_view: OrgView, clock: FakeClock
+) -> None:
+    scheduled: list[tuple[int, object]] = []
+
+    async def on_deadline(case_id: int, due: object) -> None:
+        scheduled.append((case_id, due))
+
+    services = Services(sessions=sessions, clock=clock, org=org_view, classify=classify)
+    services.on_deadline = on_deadline  # type: ignore[assignment]
+    await Core(services).handle(resident_says("楼道里有人给电动车充电"))
+    async with sessions() as session:
+        case = (await session.execute(select(Case))).scalar_one()
+        kinds = list(
+            (await session.execute(select(CaseEvent.kind).order_by(CaseEvent.id))).scalars()
+        )
+    assert (case.status, case.level, case.category) == ("dispatched", "grid", "safety")
+    assert kinds == ["filed", "dispatched"]
+    assert scheduled == [(case.id, case.ack_due_at)]
+    assert case.policy["ack"]["normal"] == 7200  # the policy is copied onto the case

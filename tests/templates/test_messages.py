@@ -1,0 +1,97 @@
+"""Every message exists in Chinese and English, renders, and escapes what people typed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import yaml
+
+from templates.render import LANGUAGES, ROOT, Renderer, template_names
+
+NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+EVIL = '<b>三天</b> & </a> "x"'
+
+
+def sample_context() -> dict[str, Any]:
+    case = SimpleNamespace(
+        id=1,
+        number="HZ-2026-000001",
+        text=EVIL,
+        photos=["f1"],
+        lat=23.115,
+        lon=113.285,
+        level="grid",
+        status="dispatched",
+        ack_due_at=NOW,
+    )
+    event = SimpleNamespace(
+        at=NOW, kind="escalated", to_level="community", actor_name=EVIL, note="manual"
+    )
+    person = SimpleNamespace(name=EVIL, telegram_id=5001)
+    return {
+        "case": case,
+        "category": "市政设施",
+        "priority": "一般",
+        "level": "社区",
+        "unit_name": EVIL,
+        "place": EVIL,
+        "reporter": EVIL,
+        "reason": EVIL,
+        "workers": [person],
+        "status_line": None,
+        "emergency": ["119"],
+        "who": EVIL,
+        "note": EVIL,
+        "at": NOW,
+        "user_id": 5001,
+        "name": EVIL,
+        "number": "HZ-2026-000001",
+        "status": "resolved",
+        "length": 4000,
+        "limit": 2000,
+        "outside": True,
+        "org_name": EVIL,
+        "bot": "gridcall_bot",
+        "person": person,
+        "roles": ["网格员"],
+        "units": [EVIL],
+        "events": [event],
+        "command": "<x>",
+        "chat_id": -1009999,
+    }
+
+
+def test_both_languages_have_the_same_messages() -> None:
+    assert template_names("zh") == template_names("en")
+    assert len(template_names("zh")) >= 40
+
+
+def test_both_languages_have_the_same_labels() -> None:
+    def keys(language: str) -> set[str]:
+        data = yaml.safe_load((ROOT / language / "labels.yaml").read_text(encoding="utf-8"))
+        return {f"{group}.{key}" for group, values in data.items() for key in values}
+
+    assert keys("zh") == keys("en")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_renders_and_escapes_user_text(language: str) -> None:
+    r = Renderer(language)
+    for name in sorted(template_names(language)):
+        text = r.render(name, **sample_context())
+        assert text.strip(), name
+        assert "<b>三天</b>" not in text, f"{name} let user HTML through"
+        assert "</a> &quot;" not in text.replace("&lt;/a&gt; &quot;", ""), name
+
+
+def test_times_are_shown_in_the_org_timezone() -> None:
+    assert Renderer("zh", "Asia/Shanghai").when(NOW) == "11-25 09:00"
+    assert Renderer("en", "UTC").when(NOW) == "11-25 01:00"
+
+
+def test_an_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported language"):
+        Renderer("fr")
