@@ -72,6 +72,7 @@ async def test_report_climbs_every_rung_once_then_acknowledge_stops_it(harness: 
     )
     edited = h.server.bot_messages(GRID)[0]
     assert "✅ 张三 已于 11-25 23:00 接单" in edited.plain_text
+    assert "⏰ 请在 11-28 09:00 前办结" in edited.plain_text  # the resolve clock keeps running
     assert [label for row in edited.buttons for label, _ in row] == ["办结", "回退", "提级"]
 
     # A second press on another rung's card, even by an entitled person, changes nothing.

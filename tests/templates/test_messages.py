@@ -26,6 +26,7 @@ def sample_context() -> dict[str, Any]:
         level="grid",
         status="dispatched",
         ack_due_at=NOW,
+        resolve_due_at=NOW,
     )
     event = SimpleNamespace(
         at=NOW, kind="escalated", to_level="community", actor_name=EVIL, note="manual"
