@@ -35,6 +35,7 @@ from storage.db import create_engine, migrate, sessionmaker
 from storage.org_import import import_org, load_view
 from storage.orgfile import OrgConfig
 from triage.classifier import classify
+from triage.llm import LLMConfig, LLMTriager
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class AppConfig:
     clock: Clock = field(default_factory=SystemClock)
     limits: SendLimits = field(default_factory=SendLimits)
     poll_timeout: int = 25
+    llm: LLMConfig | None = None
 
 
 class GridcallApp:
@@ -96,6 +98,10 @@ class GridcallApp:
             bot_username=me.username or "gridcall_bot",
             on_outbox=self.sender.wake,
         )
+        self.llm: LLMTriager | None = None
+        if self.config.llm is not None:
+            self.llm = LLMTriager(self.config.llm, classify)
+            self.services.triage_async = self.llm.classify
         notifier = CaseNotifier(self.services)
 
         async def fire(case_id: int, now: datetime) -> datetime | None:
@@ -137,6 +143,8 @@ class GridcallApp:
             await self.bot.session.close()
         if self.redis is not None:
             await self.redis.aclose()
+        if getattr(self, "llm", None) is not None:
+            await self.llm.close()  # type: ignore[union-attr]
         if self.engine is not None:
             await self.engine.dispose()
 

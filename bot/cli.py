@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 import click
 
 from bot.settings import Settings
 from storage.orgfile import OrgConfig, OrgFileError, load_org
+from triage.cli import triage_group
 
 DEMO_ORG = Path(__file__).parent / "demo_org.yaml"
 
@@ -94,15 +97,63 @@ def migrate() -> None:
 
 
 @main.command()
-@click.option("--eval", "eval_file", type=click.Path(dir_okay=False), default=None)
+@click.option(
+    "--eval",
+    "eval_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="score a labelled JSONL file instead: accuracy, macro-F1, confusion matrix",
+)
 def classify(eval_file: str | None) -> None:
     """Read one report per line on stdin; write one JSON object per line."""
     from triage.cli import classify_stream
+    from triage.evaluate import run_eval
 
     if eval_file is not None:
-        click.echo("--eval arrives with the trained classifier (issue 3)", err=True)
-        sys.exit(2)
+        sys.exit(run_eval(eval_file, sys.stdout))
     classify_stream(sys.stdin, sys.stdout)
+
+
+main.add_command(triage_group)
+
+
+@triage_group.command("export-corrections")
+@click.option("--out", "out_file", type=click.File("w", encoding="utf-8"), default="-")
+def export_corrections(out_file: TextIO) -> None:
+    """Write staff corrections of categories as labelled JSONL (new training examples)."""
+    from sqlalchemy import select
+
+    from storage.db import create_engine, migrate, sessionmaker
+    from storage.models import Case, TriageCorrection
+
+    async def go() -> int:
+        engine = create_engine(Settings().database_url)
+        try:
+            await migrate(engine)
+            async with sessionmaker(engine)() as session:
+                rows = await session.execute(
+                    select(TriageCorrection, Case.number)
+                    .join(Case, Case.id == TriageCorrection.case_id)
+                    .order_by(TriageCorrection.id)
+                )
+                count = 0
+                for correction, number in rows:
+                    record = {
+                        "text": correction.text,
+                        "label": correction.new_category,
+                        "previous": correction.old_category,
+                        "case": number,
+                        "by": correction.by_name,
+                        "at": correction.at.isoformat(),
+                    }
+                    out_file.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    count += 1
+                return count
+        finally:
+            await engine.dispose()
+
+    count = asyncio.run(go())
+    click.echo(f"{count} correction(s) exported", err=True)
 
 
 @main.command()
@@ -113,6 +164,7 @@ def run(org_file: str, mode: str) -> None:
     from aiogram.utils.token import TokenValidationError, validate_token
 
     from bot.app import AppConfig, GridcallApp
+    from triage.llm import LLMConfig
 
     settings = Settings()
     _logging(settings.log_level)
@@ -126,11 +178,16 @@ def run(org_file: str, mode: str) -> None:
     except TokenValidationError:
         click.echo("GRIDCALL_TELEGRAM_TOKEN does not look like a bot token (123456:ABC…)", err=True)
         sys.exit(1)
+    llm = None
+    if settings.llm_url and settings.llm_model:
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        llm = LLMConfig(settings.llm_url, settings.llm_model, key, settings.llm_timeout)
     config = AppConfig(
         token=token,
         api_url=settings.telegram_api_url,
         database_url=settings.database_url,
         redis_url=settings.redis_url,
+        llm=llm,
     )
 
     async def go() -> None:

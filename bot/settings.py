@@ -18,3 +18,8 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
     log_level: str = Field(default="INFO")
+    # Optional: a district's own OpenAI-compatible model for triage (local rules otherwise).
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = 3.0

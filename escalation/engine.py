@@ -176,3 +176,54 @@ async def fire_ack_deadline(
         if not await escalate(session, case, org, now, notifier):
             return None  # another worker moved it; nothing was written here
         return case.ack_due_at
+
+
+async def reroute(
+    session: AsyncSession,
+    case: Case,
+    org: OrgView,
+    now: datetime,
+    notifier: Notifier,
+    *,
+    actor: Actor,
+) -> bool:
+    """After a change of category, hand the case to whoever owns its rung now.
+
+    Only the department rung depends on the category; below it the grid's chain stays the
+    owner. If the new owner has no chat the case climbs on at once. Returns True if the
+    case moved to another unit.
+    """
+    unit = org.unit_at(case.grid_id, case.level, case.category)
+    if unit is not None and unit.id == case.current_unit_id:
+        return False
+    if unit is None or unit.chat_id is None:
+        return await escalate(session, case, org, now, notifier, actor=actor, reason="rerouted")
+    policy = Policy.from_json(case.policy)
+    from_status, from_unit = case.status, case.current_unit_id
+    ok = await guarded_update(
+        session,
+        case,
+        MOVABLE,
+        status="dispatched",
+        current_unit_id=unit.id,
+        ack_due_at=policy.ack_deadline(case.priority, now),
+        updated_at=now,
+    )
+    if not ok:
+        return False
+    add_event(
+        session,
+        case,
+        "rerouted",
+        now,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        from_status=from_status,
+        to_status="dispatched",
+        from_level=case.level,
+        to_level=case.level,
+        unit_id=unit.id,
+        note=f"{from_unit} → {unit.id}",
+    )
+    await notifier.case_reached(session, case, Stop(case.level, unit), now, "rerouted")
+    return True

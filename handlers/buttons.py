@@ -12,16 +12,24 @@ import re
 from sqlalchemy import delete, select
 
 from escalation.engine import MOVABLE
+from handlers import recategorize
 from handlers.context import Tx
 from handlers.events import InboundEvent, Reply
 from handlers.intake import CONVERSATION_TTL, file_from_pending
-from handlers.notify import ACTIONS_ACKED, case_buttons, policy_of_case, render_card
+from handlers.notify import (
+    ACTIONS_ACKED,
+    case_buttons,
+    notify_reporters,
+    policy_of_case,
+    render_card,
+)
 from storage.cases import add_event, get_case, guarded_update
 from storage.models import Case, Conversation
 from storage.outbox import OutgoingMessage
 
-CASE_DATA = re.compile(r"c:(\d{1,12}):(ack|resolve|return|escalate)")
+CASE_DATA = re.compile(r"c:(\d{1,12}):(ack|resolve|return|escalate|recat)")
 PLACE_DATA = re.compile(r"p:([a-z0-9_-]{1,64})")
+CATEGORY_DATA = re.compile(r"r:(\d{1,12}):([a-z_]{1,32})")
 
 
 def alert(tx: Tx, name: str, **context: object) -> Reply:
@@ -32,6 +40,8 @@ async def on_press(tx: Tx, event: InboundEvent) -> Reply:
     data = event.callback_data or ""
     if match := PLACE_DATA.fullmatch(data):
         return await on_place(tx, event, match[1])
+    if match := CATEGORY_DATA.fullmatch(data):
+        return await recategorize.on_choice(tx, event, int(match[1]), match[2])
     match = CASE_DATA.fullmatch(data)
     case = await get_case(tx.session, int(match[1])) if match else None
     if match is None or case is None:
@@ -45,6 +55,8 @@ async def on_press(tx: Tx, event: InboundEvent) -> Reply:
         return alert(tx, "alert_case_closed", number=case.number, status=case.status)
     if action == "ack":
         return await acknowledge(tx, event, case)
+    if action == "recat":
+        return await recategorize.offer_choices(tx, event, case)
     return await ask_for_text(tx, event, case, action)
 
 
@@ -94,19 +106,13 @@ async def acknowledge(tx: Tx, event: InboundEvent, case: Case) -> Reply:
                 case_id=case.id,
             )
         )
-    await tx.send(
-        OutgoingMessage(
-            key=f"case:{case.id}:v{case.version}:acked-resident",
-            chat_id=case.source_chat_id,
-            text=tx.r.render(
-                "case_acknowledged",
-                case=case,
-                who=person.name,
-                unit_name=taker_unit.name if taker_unit else "",
-            ),
-            reply_to_message_id=case.source_message_id,
-            case_id=case.id,
-        )
+    await notify_reporters(
+        tx,
+        case,
+        "case_acknowledged",
+        "acked-resident",
+        who=person.name,
+        unit_name=taker_unit.name if taker_unit else "",
     )
     return Reply(alert=tx.r.render("alert_acked", number=case.number))
 

@@ -6,6 +6,7 @@ import re
 
 from sqlalchemy import delete
 
+from handlers import recategorize
 from handlers.context import Tx
 from handlers.events import InboundEvent
 from handlers.intake import reply
@@ -77,4 +78,11 @@ async def cancel(tx: Tx, event: InboundEvent) -> None:
     await reply(tx, event, "cancelled" if cancelled else "nothing_to_cancel")
 
 
-COMMANDS = {"start": start, "help": help_, "whoami": whoami, "case": case, "cancel": cancel}
+COMMANDS = {
+    "start": start,
+    "help": help_,
+    "whoami": whoami,
+    "case": case,
+    "cancel": cancel,
+    "recategorize": recategorize.command,
+}

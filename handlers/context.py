@@ -31,6 +31,8 @@ class Services:
     bot_username: str = "gridcall_bot"
     on_outbox: Callable[[], None] = lambda: None
     on_deadline: Callable[[int, datetime | None], Awaitable[None]] | None = None
+    # An optional slower triage (a language model) consulted before the transaction opens.
+    triage_async: Callable[..., Awaitable[Triage]] | None = None
 
     @property
     def renderer(self) -> Renderer:
@@ -47,6 +49,12 @@ class Tx:
     services: Services
     deadlines: list[tuple[int, datetime | None]] = field(default_factory=list)
     sent: int = 0
+    pretriaged: dict[tuple[str, bool], Triage] = field(default_factory=dict)
+
+    def classify(self, text: str, *, addressed: bool) -> Triage:
+        """The answer computed before the transaction, if any, else the local classifier."""
+        found = self.pretriaged.get((text, addressed))
+        return found if found is not None else self.services.classify(text, addressed=addressed)
 
     @property
     def org(self) -> OrgView:

@@ -13,7 +13,7 @@ from escalation.engine import MOVABLE, Actor, escalate
 from handlers.context import Tx
 from handlers.events import InboundEvent
 from handlers.intake import reply
-from handlers.notify import CaseNotifier, policy_of_case, render_card
+from handlers.notify import CaseNotifier, notify_reporters, policy_of_case, render_card
 from storage.cases import add_event, get_case, guarded_update
 from storage.models import Case, Conversation
 from storage.outbox import OutgoingMessage
@@ -146,18 +146,12 @@ async def resolve(
             )
         )
     await reply(tx, event, "resolved_staff", number=case.number)
-    await tx.send(
-        OutgoingMessage(
-            key=f"case:{case.id}:v{case.version}:resolved-resident",
-            chat_id=case.source_chat_id,
-            text=tx.r.render(
-                "case_resolved",
-                case=case,
-                who=actor.name,
-                unit_name=unit.name if unit else "",
-                note=note,
-            ),
-            reply_to_message_id=case.source_message_id,
-            case_id=case.id,
-        )
+    await notify_reporters(
+        tx,
+        case,
+        "case_resolved",
+        "resolved-resident",
+        who=actor.name,
+        unit_name=unit.name if unit else "",
+        note=note,
     )

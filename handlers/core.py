@@ -17,6 +17,7 @@ from handlers import buttons, commands, conversation, intake
 from handlers.context import Services, Tx
 from handlers.events import InboundEvent, Reply
 from storage.models import Conversation, ProcessedUpdate
+from triage.classifier import Triage
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,25 @@ class Core:
         finally:
             self.in_flight -= 1
 
+    async def _pretriage(self, event: InboundEvent) -> dict[tuple[str, bool], Triage]:
+        """Ask the slow triage (if configured) before the transaction, so a model's latency
+        never holds a database lock."""
+        triage_async = self.services.triage_async
+        if triage_async is None or event.is_button or event.command not in (None, "report"):
+            return {}
+        text = intake.report_text(event, self.services.bot_username)
+        addressed = event.reply_to_bot or event.mentions_bot or event.command == "report"
+        if not text:
+            return {}
+        return {(text, addressed): await triage_async(text, addressed=addressed)}
+
     async def _handle(self, event: InboundEvent) -> Reply:
         services = self.services
+        pretriaged = await self._pretriage(event)
         async with services.sessions() as session, session.begin():
-            tx = Tx(session=session, now=services.clock.now(), services=services)
+            tx = Tx(
+                session=session, now=services.clock.now(), services=services, pretriaged=pretriaged
+            )
             if not await first_delivery(session, event, tx):
                 log.info("update %s already handled; ignoring", event.update_id)
                 return Reply(handled=False)

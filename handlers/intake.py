@@ -15,11 +15,13 @@ from escalation.engine import dispatch
 from escalation.routing import UnitView
 from handlers.context import Tx
 from handlers.events import InboundEvent
+from handlers.merge import add_reporter, find_duplicate, merge_into
 from handlers.notify import CaseNotifier
 from storage.cases import add_event, next_case_number
 from storage.models import Case, Conversation
 from storage.org_import import current_policy
 from storage.outbox import OutgoingMessage
+from triage.categories import Category, Priority
 from triage.classifier import Triage
 
 MAX_REPORT_CHARS = 2000
@@ -53,6 +55,47 @@ async def validate_report(tx: Tx, event: InboundEvent, text: str) -> bool:
         await reply(tx, event, "report_too_long", length=len(text), limit=MAX_REPORT_CHARS)
         return False
     return True
+
+
+async def file_or_merge(
+    tx: Tx,
+    *,
+    grid: UnitView,
+    reporter_id: int,
+    reporter_name: str,
+    source_chat_id: int,
+    source_message_id: int | None,
+    text: str,
+    photos: list[str],
+    location: tuple[float, float] | None,
+    triage: Triage,
+) -> Case:
+    """A report joins the open case it duplicates, or becomes a new case."""
+    duplicate = await find_duplicate(tx, grid, triage, text, location)
+    if duplicate is not None:
+        await merge_into(
+            tx,
+            duplicate,
+            reporter_id=reporter_id,
+            reporter_name=reporter_name,
+            source_chat_id=source_chat_id,
+            source_message_id=source_message_id,
+            text=text,
+            place=location,
+        )
+        return duplicate
+    return await file_case(
+        tx,
+        grid=grid,
+        reporter_id=reporter_id,
+        reporter_name=reporter_name,
+        source_chat_id=source_chat_id,
+        source_message_id=source_message_id,
+        text=text,
+        photos=photos,
+        location=location,
+        triage=triage,
+    )
 
 
 async def file_case(
@@ -97,6 +140,16 @@ async def file_case(
     )
     tx.session.add(case)
     await tx.session.flush()
+    add_reporter(
+        tx,
+        case,
+        reporter_id=reporter_id,
+        reporter_name=reporter_name,
+        source_chat_id=source_chat_id,
+        source_message_id=source_message_id,
+        text=text,
+        place=location,
+    )
     add_event(
         tx.session,
         case,
@@ -134,14 +187,14 @@ async def report_in_group(tx: Tx, event: InboundEvent, grid: UnitView, addressed
     if not addressed:
         if len(text) > MAX_REPORT_CHARS:
             return  # unaddressed walls of text are chatter, not reports
-        triage = tx.services.classify(text, addressed=False)
+        triage = tx.classify(text, addressed=False)
         if not triage.is_report or str(triage.category) == "other":
             return
     elif not await validate_report(tx, event, text):
         return
     else:
-        triage = tx.services.classify(text, addressed=True)
-    await file_case(
+        triage = tx.classify(text, addressed=True)
+    await file_or_merge(
         tx,
         grid=grid,
         reporter_id=event.user_id or 0,
@@ -160,7 +213,7 @@ async def report_in_private(tx: Tx, event: InboundEvent) -> None:
     text = report_text(event, tx.services.bot_username)
     if not await validate_report(tx, event, text):
         return
-    triage = tx.services.classify(text, addressed=event.command == "report")
+    triage = tx.classify(text, addressed=event.command == "report")
     if not triage.is_report and not event.photos and event.location is None:
         await reply(tx, event, "private_not_report")
         return
@@ -170,6 +223,12 @@ async def report_in_private(tx: Tx, event: InboundEvent) -> None:
         "message_id": event.message_id,
         "user_name": event.user_name,
         "location": list(event.location) if event.location else None,
+        "triage": {
+            "category": str(triage.category),
+            "confidence": triage.confidence,
+            "priority": str(triage.priority),
+            "emergency": list(triage.emergency_numbers),
+        },
     }
     if event.location is not None:
         grid = tx.org.grid_for_location(*event.location)
@@ -211,18 +270,35 @@ async def ask_place(tx: Tx, event: InboundEvent, pending: dict[str, Any]) -> Non
     )
 
 
+def _pending_triage(pending: dict[str, Any]) -> Triage | None:
+    """The triage made when the private report arrived (it may have come from a model)."""
+    saved = pending.get("triage")
+    if not isinstance(saved, dict):
+        return None
+    try:
+        return Triage(
+            category=Category(saved["category"]),
+            confidence=float(saved["confidence"]),
+            is_report=True,
+            priority=Priority(saved["priority"]),
+            emergency_numbers=tuple(str(n) for n in saved.get("emergency", ())),
+        )
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
 async def file_from_pending(
     tx: Tx, event: InboundEvent, pending: dict[str, Any], grid: UnitView
 ) -> Case:
     location = pending.get("location")
     text = str(pending.get("text") or "")
-    triage = tx.services.classify(text, addressed=True)
+    triage = _pending_triage(pending) or tx.classify(text, addressed=True)
     await tx.session.execute(
         delete(Conversation).where(
             Conversation.chat_id == event.chat_id, Conversation.user_id == event.user_id
         )
     )
-    return await file_case(
+    return await file_or_merge(
         tx,
         grid=grid,
         reporter_id=event.user_id or 0,

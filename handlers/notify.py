@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.policy import Policy
 from escalation.routing import OrgView, Stop, UnitView
-from handlers.context import Services
-from storage.models import Case
+from handlers.context import Services, Tx
+from storage.models import Case, CaseReporter
 from storage.outbox import Button, OutgoingMessage, enqueue
 from templates.render import Renderer
 
-ACTIONS_OPEN = ("ack", "resolve", "return", "escalate")
-ACTIONS_ACKED = ("resolve", "return", "escalate")
+ACTIONS_OPEN = ("ack", "resolve", "return", "escalate", "recat")
+ACTIONS_ACKED = ("resolve", "return", "escalate", "recat")
 
 
 def case_buttons(r: Renderer, case: Case, actions: tuple[str, ...]) -> list[list[Button]]:
@@ -92,3 +93,31 @@ class CaseNotifier:
 
 def policy_of_case(case: Case) -> Policy:
     return Policy.from_json(case.policy)
+
+
+async def notify_reporters(
+    tx: Tx, case: Case, template: str, suffix: str, **context: object
+) -> None:
+    """Tell everyone who reported the case, once per chat they reported from, in the
+    thread of the first report made there."""
+    rows = (
+        await tx.session.execute(
+            select(CaseReporter).where(CaseReporter.case_id == case.id).order_by(CaseReporter.id)
+        )
+    ).scalars()
+    first_in_chat: dict[int, int | None] = {}
+    for row in rows:
+        first_in_chat.setdefault(row.source_chat_id, row.source_message_id)
+    if not first_in_chat:  # cases filed before reporters were recorded
+        first_in_chat[case.source_chat_id] = case.source_message_id
+    text = tx.r.render(template, case=case, **context)
+    for chat_id, message_id in first_in_chat.items():
+        await tx.send(
+            OutgoingMessage(
+                key=f"case:{case.id}:v{case.version}:{suffix}:{chat_id}",
+                chat_id=chat_id,
+                text=text,
+                reply_to_message_id=message_id,
+                case_id=case.id,
+            )
+        )

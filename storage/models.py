@@ -145,8 +145,45 @@ class Case(Base):
     resolution_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reporter_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
-    __table_args__ = (Index("ix_cases_ack_due", "status", "ack_due_at"),)
+    __table_args__ = (
+        Index("ix_cases_ack_due", "status", "ack_due_at"),
+        Index("ix_cases_open_in_grid", "grid_id", "category", "created_at"),
+    )
+
+
+class CaseReporter(Base):
+    """Everyone who reported a case: the first reporter and neighbours merged into it.
+
+    Each hears the outcome in the chat they reported from.
+    """
+
+    __tablename__ = "case_reporters"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    reporter_id: Mapped[int] = mapped_column(ChatId)
+    reporter_name: Mapped[str] = mapped_column(String(200))
+    source_chat_id: Mapped[int] = mapped_column(ChatId)
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TriageCorrection(Base):
+    """A category a person corrected: new labelled data for the classifier."""
+
+    __tablename__ = "triage_corrections"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    old_category: Mapped[str] = mapped_column(String(32))
+    new_category: Mapped[str] = mapped_column(String(32))
+    by_id: Mapped[int | None] = mapped_column(ChatId, nullable=True)
+    by_name: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CaseEvent(Base):

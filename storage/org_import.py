@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.policy import Policy
+from escalation.policy import DuplicateRule, Policy
 from escalation.routing import OrgView, PersonView, UnitView
 from storage.models import Chat, Org, Person, PersonUnit, Unit
 from storage.orgfile import OrgConfig
@@ -20,10 +20,17 @@ LEADERSHIP_ID = "leadership"
 
 
 def policy_of(org: OrgConfig) -> Policy:
+    dup = org.policy.duplicates
     return Policy(
         ack=dict(org.policy.ack),
         resolve=dict(org.policy.resolve),
         ladder=tuple(org.policy.ladder),
+        duplicates=DuplicateRule(
+            window=dup.window,
+            radius_m=dup.radius_m,
+            similarity=dup.similarity,
+            raise_priority_at=dup.raise_priority_at,
+        ),
     )
 
 

@@ -319,8 +319,24 @@ class _OrgModel(BaseModel):
         return data
 
 
+class DuplicatesConfig(_OrgModel):
+    """When a new report joins an open case instead of opening another (合并).
+
+    Same grid and category, filed within `window`, and either similar wording
+    (`similarity`, 0..1, character bigram overlap) or a location within `radius_m` metres.
+    At `raise_priority_at` reporters the case's priority goes one step up.
+    """
+
+    window: Duration = timedelta(days=3)
+    radius_m: Annotated[int, Field(ge=1, le=10_000)] = 150
+    similarity: Annotated[float, Field(gt=0, le=1)] = 0.4
+    raise_priority_at: Annotated[int, Field(ge=2, le=1000)] = 3
+
+
 class PolicyConfig(_OrgModel):
     """Deadlines per priority and the ladder a late case climbs (四呼四应)."""
+
+    duplicates: DuplicatesConfig = Field(default_factory=DuplicatesConfig)
 
     ack: PriorityDurations = Field(default_factory=_default_ack)
     resolve: PriorityDurations = Field(default_factory=_default_resolve)

@@ -1,88 +1,89 @@
-"""Rule-based triage: category, report-or-chatter, priority.
+"""Triage one message: category, report-or-chatter, priority, emergency numbers.
 
-This is the first classifier, deterministic so that the end-to-end loop and its tests can
-rely on exact answers; a trained model will replace the scoring later behind the same
-:class:`Triage` result and :meth:`Classifier.classify` signature.
+Two halves, each doing what it is good at:
 
-How it decides:
+* the **trained model** (:mod:`triage.linear`, built by :mod:`triage.train` from the
+  labelled corpus) reads the whole message — n-grams plus the lexicon's evidence — and
+  gives calibrated probabilities for the ten categories, ``other`` and ``chatter``, and
+  for the three priorities;
+* the **rules** (:mod:`triage.rules`) spot emergencies and their negation. An unnegated
+  emergency cue always files the message as urgent with its 119/110/120; the model may add
+  urgency the rules missed but never takes it away, because a missed emergency is the one
+  mistake a district will not forgive.
 
-* **category** — lexicon weights are summed per category and turned into probabilities
-  with a softmax that includes a fixed "none of these" baseline. The baseline is what makes
-  the number a confidence: one weak word against nothing still leaves real doubt, while a
-  strong phrase or several agreeing words approach 1. Below :data:`CONFIDENCE_THRESHOLD`
-  the message goes to ``other`` (manual sorting) rather than to a department that will only
-  send it back.
-* **is_report** — in a group most messages are not for the bot, so an unaddressed message
-  must show a category or a complaint to be filed, and greetings, thanks, jokes, ads,
-  bare links and "it's fixed now" notes are let go unless the category signal is strong.
-  Urgent cues always file; being addressed (reply, mention, /report) always files.
-* **priority** — urgent when an unnegated emergency cue is present (and the matching
-  numbers are suggested), low for questions and suggestions that complain about nothing,
-  otherwise the category's default.
+How the answer is put together:
+
+* **is_report** — unaddressed, a message is a report when the model thinks chatter is less
+  likely than not, or an emergency cue is present. Addressed (a reply, a mention, /report)
+  it is always a report: the resident told us so. Text with no letters or digits at all
+  (only emoji, only punctuation) is never a report, addressed or not, unless it carries a
+  link the resident addressed to the bot.
+* **category** — the most probable real category given that it is a report. If the model
+  prefers ``other``, or the best category's probability is below the threshold, the answer
+  is ``other`` (manual sorting in the community), since a wrong department costs a 回退
+  round trip.
+* **priority** — urgent on an emergency cue, or when the model's urgent probability passes
+  :data:`URGENT_THRESHOLD` and nothing in the text negates an emergency; otherwise the
+  model's choice between normal and low (questions and suggestions).
+
+The model is read from disk once per process, on first use (:func:`default_model`).
 """
 
 from __future__ import annotations
 
 import functools
-import math
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
+from pathlib import Path
 from typing import Any, Final
 
-from triage import keywords as kw
-from triage.categories import CATEGORY_INFO, Category, Priority
-from triage.matcher import Match, PhraseMatcher
-from triage.normalize import Normalized, analyze
+from triage.categories import Category, Priority
+from triage.dataset import CHATTER
+from triage.features import features
+from triage.linear import LinearModel
+from triage.normalize import analyze
+from triage.rules import Cue, Rules, default_rules
 
-CONFIDENCE_THRESHOLD: Final = 0.35
+MODEL_PATH: Final = Path(__file__).resolve().parent / "model" / "triage.json"
+"""The shipped model; :func:`triage.train.train` writes it, this module only reads it."""
+
+CONFIDENCE_THRESHOLD: Final = 0.4
 """Below this the category is ``other``: a wrong department costs a 回退 round trip."""
 
-BASELINE_LOGIT: Final = 1.5
-"""Score of "none of the ten". A lone weight-1 word then lands near the threshold, a single
-weight-3 word around 0.8, and two categories in a tie fall below it."""
+REPORT_THRESHOLD: Final = 0.5
+"""An unaddressed message is chatter when the model gives chatter at least this much."""
 
-STRONG_SIGNAL: Final = 3.0
-"""Category score at which a message is a report even if it also greets, thanks or jokes."""
+URGENT_THRESHOLD: Final = 0.5
+"""Model probability of ``urgent`` at which a message without an emergency cue is urgent."""
 
-SHORT_TEXT: Final = 3
-"""Letters and digits at or below which text needs a clear category word to be a report."""
+EMERGENCY_NUMBER: Final[dict[Category, str]] = {
+    Category.CITY_MANAGEMENT: "110",
+    Category.PUBLIC_SECURITY: "110",
+    Category.SAFETY: "119",
+    Category.ENVIRONMENT: "119",
+    Category.MUNICIPAL: "119",
+    Category.TRAFFIC: "110",
+    Category.HOUSING: "119",
+    Category.LIVELIHOOD: "110",
+    Category.PUBLIC_HEALTH: "120",
+    Category.ENTERPRISE: "110",
+    Category.OTHER: "110",
+}
+"""The number to suggest when the model, not a cue, found the danger: fire and rescue (119)
+for hazards, collapse, floods and people trapped; ambulance (120) for health; police
+(110) for everything else, since they dispatch the others when needed."""
 
-_CATEGORY_ORDER: Final = {category: index for index, category in enumerate(Category)}
-
-
-class Cue(StrEnum):
-    """Kinds of category-neutral phrases; each phrase has exactly one kind."""
-
-    URGENT = "urgent"
-    GUARD = "guard"
-    LOW = "low"
-    COMPLAINT = "complaint"
-    GREETING = "greeting"
-    THANKS = "thanks"
-    ACK = "ack"
-    JOKE = "joke"
-    AD = "ad"
-    RESOLVED = "resolved"
-
-
-_CHATTER: Final = frozenset({Cue.GREETING, Cue.THANKS, Cue.ACK, Cue.JOKE})
-
-_NEGATION_WORDS_RE: Final = re.compile(
-    r"(?:^|[^a-z'])(?:"
-    + "|".join(re.escape(word) for word in sorted(kw.NEGATION_WORDS, key=len, reverse=True))
-    + r") (?:[a-z']+ )?$"
-)
+_CATEGORIES: Final = tuple(category for category in Category if category is not Category.OTHER)
 
 
 @dataclass(frozen=True)
 class Triage:
     """The classifier's answer for one message.
 
-    ``confidence`` is the calibrated probability of ``category``; for ``other`` it is how
-    sure the classifier was of its best real category (always below the threshold), and 0
-    when there was no category signal or the message is not a report.
+    ``confidence`` is the calibrated probability of ``category`` given that the message is
+    a report. For ``other`` it is the model's probability of ``other`` when it chose it,
+    or, when no category was sure enough, the best real category's probability (always
+    below the threshold); it is 0 when the message is not a report or has nothing in it
+    to classify.
     """
 
     category: Category
@@ -104,148 +105,94 @@ class Triage:
 NOT_A_REPORT: Final = Triage(Category.OTHER, 0.0, False, Priority.LOW, ())
 """The answer for empty text and chatter: nothing to file, nothing to route."""
 
+_NOTHING_TO_ROUTE: Final = Triage(Category.OTHER, 0.0, True, Priority.LOW, ())
+"""An addressed message that says nothing a department could act on: sort it by hand."""
 
-@dataclass(frozen=True)
-class _Signals:
-    scores: dict[Category, float]
-    cues: frozenset[Cue]
-    numbers: tuple[str, ...]
+
+@functools.cache
+def default_model() -> LinearModel:
+    """The shipped model, read on first use and kept for the life of the process."""
+    return LinearModel.load(MODEL_PATH)
 
 
 class Classifier:
-    """Deterministic keyword classifier; build once and share, it holds no per-call state."""
+    """Model plus rules; build once and share, it holds no per-call state.
 
-    def __init__(self, *, threshold: float = CONFIDENCE_THRESHOLD) -> None:
+    ``model`` defaults to the shipped one, loaded lazily so that constructing a classifier
+    (or importing this module) costs nothing until the first message.
+    """
+
+    def __init__(
+        self,
+        *,
+        threshold: float = CONFIDENCE_THRESHOLD,
+        model: LinearModel | None = None,
+        rules: Rules | None = None,
+    ) -> None:
         self.threshold = threshold
-        self._categories: PhraseMatcher[tuple[Category, float]] = PhraseMatcher(_category_entries())
-        self._cues: PhraseMatcher[tuple[Cue, str]] = PhraseMatcher(_cue_entries())
+        self._model = model
+        self._rules = rules
+
+    @property
+    def model(self) -> LinearModel:
+        """The model in use, loading the shipped one if none was given."""
+        if self._model is None:
+            self._model = default_model()
+        return self._model
 
     def classify(self, text: str, *, addressed: bool = False) -> Triage:
         """Triage one message.
 
         ``addressed`` is True when the resident spoke to the bot (a reply to it, a mention,
-        /report): they have told us it is a report, so chatter rules do not apply; only a
+        /report): they have told us it is a report, so it is never let go as chatter; only a
         message with no words and no link is still nothing.
         """
         norm = analyze(text)
-        if not norm.has_content and not (addressed and norm.urls):
+        if not norm.has_content:
+            return _NOTHING_TO_ROUTE if addressed and norm.urls else NOT_A_REPORT
+        rules = self._rules if self._rules is not None else default_rules()
+        signals = rules.signals(norm.text)
+        model = self.model
+        prediction = model.predict(features(norm, signals))
+        probs = dict(zip(model.labels, prediction.labels, strict=True))
+        p_chatter = probs.get(CHATTER, 0.0)
+        emergency = bool(signals.numbers)
+        chatter = p_chatter >= REPORT_THRESHOLD
+        if chatter and not (addressed or emergency):
             return NOT_A_REPORT
-        signals = self._signals(norm.text)
-        category, confidence = self._decide(signals.scores)
-        urgent = bool(signals.numbers)
-        if not (addressed or urgent or self._looks_like_report(norm, signals, category)):
-            return NOT_A_REPORT
-        return Triage(
-            category=category,
-            confidence=confidence,
-            is_report=True,
-            priority=self._priority(category, signals),
-            emergency_numbers=signals.numbers,
-        )
+        if chatter and not emergency:
+            return _NOTHING_TO_ROUTE
 
-    def _signals(self, text: str) -> _Signals:
-        scores: dict[Category, float] = {}
-        seen: set[str] = set()
-        for match in self._categories.find(text):
-            if match.phrase in seen:  # a repeated word is emphasis, not more evidence
-                continue
-            seen.add(match.phrase)
-            for category, weight in match.payloads:
-                if weight <= 0:  # a guard: it only hides the words inside it
-                    continue
-                scores[category] = scores.get(category, 0.0) + weight
-        cues: set[Cue] = set()
-        numbers: list[str] = []
-        for hit in self._cues.find(text):
-            for cue, number in hit.payloads:
-                if cue is Cue.URGENT:
-                    if _negated(text, hit):
-                        continue
-                    if number not in numbers:
-                        numbers.append(number)
-                cues.add(cue)
-        return _Signals(scores, frozenset(cues), tuple(numbers))
+        mass = max(1.0 - p_chatter, 1e-12)
+        best = max(_CATEGORIES, key=lambda category: probs.get(category.value, 0.0))
+        p_best = probs.get(best.value, 0.0) / mass
+        p_other = probs.get(Category.OTHER.value, 0.0) / mass
+        if p_other >= p_best:
+            category, confidence = Category.OTHER, p_other
+        elif p_best < self.threshold:
+            category, confidence = Category.OTHER, p_best
+        else:
+            category, confidence = best, p_best
+        confidence = min(1.0, confidence)
 
-    def _decide(self, scores: dict[Category, float]) -> tuple[Category, float]:
-        if not scores:
-            return Category.OTHER, 0.0
-        best, top = min(scores.items(), key=lambda item: (-item[1], _CATEGORY_ORDER[item[0]]))
-        shift = max(top, BASELINE_LOGIT)  # keep exp() in range however long the text
-        total = math.exp(BASELINE_LOGIT - shift) + sum(
-            math.exp(score - shift) for score in scores.values()
-        )
-        confidence = math.exp(top - shift) / total
-        if confidence < self.threshold:
-            return Category.OTHER, confidence
-        return best, confidence
-
-    @staticmethod
-    def _looks_like_report(norm: Normalized, signals: _Signals, category: Category) -> bool:
-        """Whether an unaddressed, non-urgent message should become a case."""
-        if not norm.has_content:  # a bare link or emoji
-            return False
-        cues = signals.cues
-        complaint = Cue.COMPLAINT in cues
-        signal = max(signals.scores.values(), default=0.0)
-        if Cue.RESOLVED in cues and not complaint:
-            return False
-        if Cue.AD in cues and signal < STRONG_SIGNAL:
-            return False
-        if cues & _CHATTER and not complaint and signal < STRONG_SIGNAL:
-            return False
-        if norm.content_length <= SHORT_TEXT and signal < 2.0:
-            return False
-        return category is not Category.OTHER or complaint
-
-    @staticmethod
-    def _priority(category: Category, signals: _Signals) -> Priority:
-        if signals.numbers:
-            return Priority.URGENT
-        complaint = Cue.COMPLAINT in signals.cues
-        if Cue.LOW in signals.cues and not complaint:
-            return Priority.LOW
-        if category is Category.OTHER and complaint:
-            return Priority.NORMAL
-        return CATEGORY_INFO[category].priority
-
-
-def _category_entries() -> Iterable[tuple[str, tuple[Category, float]]]:
-    for category, table in kw.CATEGORY_KEYWORDS.items():
-        for phrase, weight in table.items():
-            yield phrase, (category, weight)
-    for phrase in kw.CATEGORY_GUARDS:
-        yield phrase, (Category.OTHER, 0.0)
-
-
-def _cue_entries() -> Iterable[tuple[str, tuple[Cue, str]]]:
-    for phrase, number in kw.URGENT_CUES.items():
-        yield phrase, (Cue.URGENT, number)
-    groups: tuple[tuple[Cue, tuple[str, ...]], ...] = (
-        (Cue.GUARD, kw.URGENT_GUARDS),
-        (Cue.LOW, kw.LOW_CUES),
-        (Cue.COMPLAINT, kw.COMPLAINT_CUES),
-        (Cue.GREETING, kw.GREETING_CUES),
-        (Cue.THANKS, kw.THANKS_CUES),
-        (Cue.ACK, kw.ACK_CUES),
-        (Cue.JOKE, kw.JOKE_CUES),
-        (Cue.AD, kw.AD_CUES),
-        (Cue.RESOLVED, kw.RESOLVED_CUES),
-    )
-    for cue, phrases in groups:
-        for phrase in phrases:
-            yield phrase, (cue, "")
-
-
-def _negated(text: str, match: Match[tuple[Cue, str]]) -> bool:
-    before = text[max(0, match.start - 24) : match.start]
-    if before.endswith(kw.NEGATIONS):
-        return True
-    return bool(_NEGATION_WORDS_RE.search(before))
+        if emergency:
+            return Triage(category, confidence, True, Priority.URGENT, signals.numbers)
+        priorities = dict(zip(model.priorities, prediction.priorities, strict=True))
+        p_urgent = priorities.get(Priority.URGENT.value, 0.0)
+        calm = signals.negated or Cue.GUARD in signals.cues
+        if p_urgent >= URGENT_THRESHOLD and not calm:
+            return Triage(
+                category, confidence, True, Priority.URGENT, (EMERGENCY_NUMBER[category],)
+            )
+        normal = priorities.get(Priority.NORMAL.value, 0.0)
+        low = priorities.get(Priority.LOW.value, 0.0)
+        priority = Priority.LOW if low > normal else Priority.NORMAL
+        return Triage(category, confidence, True, priority, ())
 
 
 @functools.cache
 def default_classifier() -> Classifier:
-    """The shared instance: the matchers are built on first use, not at import."""
+    """The shared instance; the model itself is loaded on the first message."""
     return Classifier()
 
 

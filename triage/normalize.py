@@ -16,6 +16,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
+from triage.t2s_table import PAIRS
+
 MAX_CHARS: Final = 2000
 """Only this many characters of a message are looked at.
 
@@ -23,10 +25,11 @@ A report states its problem early; what follows in a very long message is detail
 and bounding the work keeps classification O(1) per message whatever is pasted.
 """
 
-# Traditional (and a few variant) characters folded to the simplified ones the lexicon uses.
-# Deliberately partial: it covers the characters of the lexicon and of the words residents
-# put around them. A character missing here costs nothing in correctness as long as the
-# lexicon spells it the same way, because the lexicon is normalised with this same table.
+# Traditional (and a few variant) characters folded to the simplified ones the lexicon uses:
+# the hand-picked pairs below, written for the lexicon, plus OpenCC's full character table
+# (triage.t2s_table), which the trained model needs because it learns from n-grams of the
+# whole message, not only of lexicon words. The lexicon is normalised with this same table,
+# so both sides always agree.
 _T2S_PAIRS: Final = """
 樓楼 車车 該该 條条 燈灯 壞坏 電电 氣气 燒烧 滅灭 災灾 煙烟 傷伤 醫医 衛卫 衞卫 聲声 擾扰 環环 濁浊
 業业 權权 證证 價价 貨货 飲饮 廳厅 過过 員员 資资 險险 養养 殘残 補补 貼贴 糾纠 紛纷 詐诈 騙骗 盜盗
@@ -55,10 +58,20 @@ _T2S_PAIRS: Final = """
 
 def _build_t2s() -> dict[int, int]:
     table: dict[int, int] = {}
-    for pair in _T2S_PAIRS.split():
+    for pair in (*PAIRS.split(), *_T2S_PAIRS.split()):
         trad, simp = pair[0], pair[1]
         if trad != simp:
             table[ord(trad)] = ord(simp)
+    # OpenCC has chains (薴→苧→苎): follow each to its end so that one pass is enough.
+    for trad, simp in list(table.items()):
+        seen = {trad}
+        while simp in table and simp not in seen:
+            seen.add(simp)
+            simp = table[simp]
+        if simp == trad:  # a cycle would undo itself: leave the character alone
+            del table[trad]
+        else:
+            table[trad] = simp
     return table
 
 

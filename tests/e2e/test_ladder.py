@@ -31,7 +31,13 @@ async def test_report_climbs_every_rung_once_then_acknowledge_stops_it(harness: 
     assert "路灯坏了三天" in card.plain_text and "宝玉直第一网格" in card.plain_text
     assert "报告人：陈阿姨" in card.plain_text  # the grid's own chat may see who reported
     assert "张三" in card.plain_text  # the grid worker is mentioned
-    assert [label for row in card.buttons for label, _ in row] == ["接单", "办结", "回退", "提级"]
+    assert [label for row in card.buttons for label, _ in row] == [
+        "接单",
+        "办结",
+        "回退",
+        "提级",
+        "改类",
+    ]
 
     expected = [COMMUNITY, STREET, POWER, LEADERSHIP]
     for step, chat in enumerate(expected, start=1):
@@ -73,7 +79,7 @@ async def test_report_climbs_every_rung_once_then_acknowledge_stops_it(harness: 
     edited = h.server.bot_messages(GRID)[0]
     assert "✅ 张三 已于 11-25 23:00 接单" in edited.plain_text
     assert "⏰ 请在 11-28 09:00 前办结" in edited.plain_text  # the resolve clock keeps running
-    assert [label for row in edited.buttons for label, _ in row] == ["办结", "回退", "提级"]
+    assert [label for row in edited.buttons for label, _ in row] == ["办结", "回退", "提级", "改类"]
 
     # A second press on another rung's card, even by an entitled person, changes nothing.
     street_card = h.server.bot_messages(STREET)[0]

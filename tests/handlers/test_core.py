@@ -87,3 +87,26 @@ async def test_filing_is_one_transaction_with_its_events_and_messages(
     assert kinds == ["filed", "dispatched"]
     assert scheduled == [(case.id, case.ack_due_at)]
     assert case.policy["ack"]["normal"] == 7200  # the policy is copied onto the case
+
+
+async def test_a_slow_triage_is_consulted_before_the_transaction(
+    sessions: async_sessionmaker[AsyncSession], org_view: OrgView, clock: FakeClock
+) -> None:
+    """The language-model answer decides the category; it is asked before the database
+    transaction opens (so its latency never holds a lock) and only once."""
+    from triage.categories import Category, Priority
+    from triage.classifier import Triage
+
+    asked: list[tuple[str, bool]] = []
+
+    async def model(text: str, *, addressed: bool = False) -> Triage:
+        asked.append((text, addressed))
+        return Triage(Category.HOUSING, 0.91, True, Priority.NORMAL, ())
+
+    services = Services(sessions=sessions, clock=clock, org=org_view, classify=classify)
+    services.triage_async = model
+    await Core(services).handle(resident_says("@gridcall_bot 楼上漏水漏到我家天花板"))
+    async with sessions() as session:
+        case = (await session.execute(select(Case))).scalar_one()
+    assert case.category == "housing" and case.confidence == 0.91
+    assert asked == [("楼上漏水漏到我家天花板", True)]

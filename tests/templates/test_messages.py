@@ -62,6 +62,13 @@ def sample_context() -> dict[str, Any]:
         "events": [event],
         "command": "<x>",
         "chat_id": -1009999,
+        "count": 3,
+        "due": NOW,
+        "current": EVIL,
+        "codes": "traffic 交通出行",
+        "old": EVIL,
+        "new": "交通出行",
+        "moved": True,
     }
 
 

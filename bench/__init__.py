@@ -1,0 +1,1 @@
+"""Benchmarks: each writes its own section of BENCHMARKS.md (see ``bench/run``)."""

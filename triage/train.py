@@ -1,0 +1,280 @@
+"""Training: rebuild the shipped model from the corpus, the same bytes every time.
+
+``gridcall triage train`` (or :func:`train`) reads ``corpus/train.jsonl`` and writes
+``model/triage.json``. The test suite trains into a temporary directory and compares the
+result with the shipped file byte for byte, so the model in the repository is provably the
+one the corpus and this code produce. That rules out anything whose result depends on
+chance or on the machine:
+
+* full-batch optimisation for a fixed number of steps, no shuffling, no random start;
+* sparse products written as ``np.add.reduceat`` over a fixed order, a plain sequential
+  loop, instead of BLAS matrix products whose summation order depends on threads and CPU;
+* weights rounded to four decimals when written (see :mod:`triage.linear`), which also
+  absorbs last-bit differences between CPUs' ``exp``;
+* features, classes and file keys in sorted order.
+
+The model is a multinomial logistic regression with L2 regularisation, optimised with Adam.
+Classes are weighted inversely to their frequency so that a small category counts as much
+as a big one (the target is macro-F1), and urgent examples are weighted up in the priority
+head because a missed emergency costs more than a false alarm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from triage.classifier import MODEL_PATH
+from triage.dataset import CORPUS_DIR, LABELS, PRIORITIES, Example, read_jsonl
+from triage.features import extract
+from triage.linear import FloatArray, LinearModel
+from triage.rules import Rules
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every choice that shapes the model; stored in the model file's ``meta``."""
+
+    min_df: int = 2
+    """An n-gram must occur in this many training examples to become a feature: one-off
+    n-grams are mostly names and typos that only teach the model to memorise."""
+    iterations: int = 250
+    learning_rate: float = 0.05
+    l2: float = 2e-4
+    balance: bool = True
+    """Weight classes inversely to their frequency (macro-F1 treats them alike)."""
+    urgent_weight: float = 2.0
+    """Extra weight of urgent examples in the priority head (after class balancing)."""
+    accept_share: float = 0.2
+    """Target probability spread over an example's other acceptable labels: an example
+    that could honestly be two things should not teach the model to be certain."""
+
+
+SETTINGS: Final = Settings()
+"""The settings of the shipped model."""
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """What training did, for the CLI to print and for tests to check."""
+
+    examples: int
+    features: int
+    iterations: int
+    train_accuracy: float
+    seconds: float
+    path: Path
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class _Matrix:
+    """A sparse matrix in row order (for X·W) with its column-order twin (for Xᵀ·R)."""
+
+    rows: IntArray
+    cols: IntArray
+    vals: FloatArray
+    row_starts: IntArray
+    t_rows: IntArray
+    t_vals: FloatArray
+    col_starts: IntArray
+    shape: tuple[int, int]
+
+    def times(self, weights: FloatArray) -> FloatArray:
+        """X·W, summing each row's terms in column order."""
+        terms = self.vals[:, None] * weights[self.cols]
+        result: FloatArray = np.add.reduceat(terms, self.row_starts, axis=0)
+        return result
+
+    def transpose_times(self, residual: FloatArray) -> FloatArray:
+        """Xᵀ·R, summing each column's terms in row order."""
+        terms = self.t_vals[:, None] * residual[self.t_rows]
+        result: FloatArray = np.add.reduceat(terms, self.col_starts, axis=0)
+        return result
+
+
+def _vocabulary(rows: Sequence[dict[str, float]], min_df: int) -> list[str]:
+    counts: Counter[str] = Counter()
+    for row in rows:
+        counts.update(row.keys())
+    return sorted(
+        name
+        for name, count in counts.items()
+        # rule and meta features are few and meaningful, so even a rare one is kept
+        if count >= min_df or name[:2] in ("L:", "Q:", "M:")
+    )
+
+
+def _matrix(rows: Sequence[dict[str, float]], vocabulary: Sequence[str]) -> _Matrix:
+    index = {name: i for i, name in enumerate(vocabulary)}
+    row_ids: list[int] = []
+    col_ids: list[int] = []
+    values: list[float] = []
+    starts: list[int] = []
+    for r, row in enumerate(rows):
+        starts.append(len(col_ids))
+        entries = sorted((index[name], value) for name, value in row.items() if name in index)
+        if not entries:
+            raise ValueError(f"training example {r} has no known feature")
+        for col, value in entries:
+            row_ids.append(r)
+            col_ids.append(col)
+            values.append(value)
+    rows_a = np.array(row_ids, dtype=np.int64)
+    cols_a = np.array(col_ids, dtype=np.int64)
+    perm = np.argsort(cols_a, kind="stable")
+    col_starts = np.searchsorted(cols_a[perm], np.arange(len(vocabulary)))
+    vals_a = np.array(values, dtype=np.float64)
+    return _Matrix(
+        rows=rows_a,
+        cols=cols_a,
+        vals=vals_a,
+        row_starts=np.array(starts, dtype=np.int64),
+        t_rows=rows_a[perm],
+        t_vals=vals_a[perm],
+        col_starts=col_starts.astype(np.int64),
+        shape=(len(rows), len(vocabulary)),
+    )
+
+
+def _targets(
+    examples: Sequence[Example], settings: Settings
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Label and priority target distributions and their per-example weights."""
+    n = len(examples)
+    label_index = {label: i for i, label in enumerate(LABELS)}
+    priority_index = {priority: i for i, priority in enumerate(PRIORITIES)}
+    y_label = np.zeros((n, len(LABELS)))
+    y_priority = np.zeros((n, len(PRIORITIES)))
+    for i, example in enumerate(examples):
+        others = [a for a in example.accept if a != example.label]
+        main_share = 1.0 - settings.accept_share if others else 1.0
+        y_label[i, label_index[example.label]] = main_share
+        for other in others:
+            y_label[i, label_index[other]] += settings.accept_share / len(others)
+        if example.priority and example.is_report:
+            y_priority[i, priority_index[example.priority]] = 1.0
+    label_counts = Counter(example.label for example in examples)
+    w_label = np.array(
+        [
+            n / (len(label_counts) * label_counts[example.label]) if settings.balance else 1.0
+            for example in examples
+        ]
+    )
+    prioritised = [bool(example.priority and example.is_report) for example in examples]
+    priority_counts = Counter(
+        example.priority for example, has in zip(examples, prioritised, strict=True) if has
+    )
+    filed = sum(priority_counts.values())
+    w_priority = np.array(
+        [
+            (
+                (
+                    filed / (len(priority_counts) * priority_counts[example.priority])
+                    if settings.balance
+                    else 1.0
+                )
+                * (settings.urgent_weight if example.priority == "urgent" else 1.0)
+            )
+            if has
+            else 0.0
+            for example, has in zip(examples, prioritised, strict=True)
+        ]
+    )
+    return y_label, y_priority, w_label, w_priority
+
+
+def _softmax_rows(z: FloatArray) -> FloatArray:
+    shifted = np.exp(z - z.max(axis=1, keepdims=True))
+    result: FloatArray = shifted / shifted.sum(axis=1, keepdims=True)
+    return result
+
+
+def fit(
+    examples: Sequence[Example], rules: Rules | None = None, settings: Settings = SETTINGS
+) -> LinearModel:
+    """Train both heads on ``examples``; the same examples always give the same model."""
+    if not examples:
+        raise ValueError("no training examples")
+    engine = rules if rules is not None else Rules()
+    rows = [extract(example.text, engine)[2] for example in examples]
+    vocabulary = _vocabulary(rows, settings.min_df)
+    x = _matrix(rows, vocabulary)
+    y_label, y_priority, w_label, w_priority = _targets(examples, settings)
+    r_label = w_label[:, None] / w_label.sum()
+    r_priority = w_priority[:, None] / max(w_priority.sum(), 1e-12)
+    split = len(LABELS)
+    outputs = split + len(PRIORITIES)
+
+    weights = np.zeros((len(vocabulary), outputs))
+    bias = np.zeros(outputs)
+    m_w, v_w = np.zeros_like(weights), np.zeros_like(weights)
+    m_b, v_b = np.zeros_like(bias), np.zeros_like(bias)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    for step in range(1, settings.iterations + 1):
+        z = x.times(weights) + bias
+        residual = np.empty_like(z)
+        residual[:, :split] = (_softmax_rows(z[:, :split]) - y_label) * r_label
+        residual[:, split:] = (_softmax_rows(z[:, split:]) - y_priority) * r_priority
+        g_w = x.transpose_times(residual) + settings.l2 * weights
+        g_b = residual.sum(axis=0)
+        m_w = beta1 * m_w + (1 - beta1) * g_w
+        v_w = beta2 * v_w + (1 - beta2) * g_w * g_w
+        m_b = beta1 * m_b + (1 - beta1) * g_b
+        v_b = beta2 * v_b + (1 - beta2) * g_b * g_b
+        c1, c2 = 1 - beta1**step, 1 - beta2**step
+        weights -= settings.learning_rate * (m_w / c1) / (np.sqrt(v_w / c2) + eps)
+        bias -= settings.learning_rate * (m_b / c1) / (np.sqrt(v_b / c2) + eps)
+
+    corpus_hash = hashlib.sha256()
+    for example in examples:
+        corpus_hash.update(example.text.encode("utf-8") + b"\x00" + example.label.encode())
+    model = LinearModel(
+        labels=LABELS,
+        priorities=PRIORITIES,
+        features=vocabulary,
+        weights=weights,
+        bias=bias,
+        meta={
+            **asdict(settings),
+            "examples": len(examples),
+            "train_sha256": corpus_hash.hexdigest(),
+        },
+    )
+    # What ships is the rounded model: re-read it so that the caller holds exactly that.
+    return LinearModel.from_bytes(model.to_bytes())
+
+
+def train(corpus_dir: Path = CORPUS_DIR, out_path: Path = MODEL_PATH) -> TrainReport:
+    """Train on ``corpus_dir/train.jsonl`` and write the model to ``out_path``."""
+    started = time.perf_counter()
+    examples = read_jsonl(corpus_dir / "train.jsonl")
+    rules = Rules()
+    model = fit(examples, rules)
+    model.save(out_path)
+    data = out_path.read_bytes()
+    right = 0
+    for example in examples:
+        probs = model.predict(extract(example.text, rules)[2]).labels
+        right += LABELS[int(np.argmax(probs))] in example.acceptable
+    return TrainReport(
+        examples=len(examples),
+        features=len(model.features),
+        iterations=SETTINGS.iterations,
+        train_accuracy=right / len(examples),
+        seconds=time.perf_counter() - started,
+        path=out_path,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
