@@ -12,6 +12,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -20,11 +21,12 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.outbox_sender import OutboxSender, SendLimits
-from bot.telegram.polling import Poller
+from bot.telegram.polling import ALLOWED_UPDATES, Poller
 from bot.telegram.router import build_router
 from bot.telegram.transport import AiogramTransport
+from bot.telegram.webhook import WEBHOOK_PATH, WebhookServer, secret_problem
 from escalation.clock import Clock, SystemClock
-from escalation.engine import fire_ack_deadline
+from escalation.engine import fire_due
 from escalation.redis_index import RedisDeadlineIndex
 from escalation.scheduler import DeadlineIndex, MemoryDeadlineIndex, Scheduler
 from handlers.context import Services
@@ -50,6 +52,13 @@ class AppConfig:
     limits: SendLimits = field(default_factory=SendLimits)
     poll_timeout: int = 25
     llm: LLMConfig | None = None
+    # "polling": one worker asks Telegram for updates. "webhook": Telegram POSTs them to
+    # `listen_host:listen_port` + /webhook/telegram, so several workers can share one address.
+    mode: Literal["polling", "webhook"] = "polling"
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080  # 0: any free port (see GridcallApp.webhook_port)
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_url: str | None = None  # registered with setWebhook at start when set
 
 
 class GridcallApp:
@@ -59,6 +68,9 @@ class GridcallApp:
         self.tasks: list[asyncio.Task[None]] = []
         self.engine: AsyncEngine | None = None
         self.redis: Redis | None = None
+        self.poller: Poller | None = None
+        self.webhook: WebhookServer | None = None
+        self.webhook_port: int | None = None
 
     async def prepare(self, org: OrgConfig | None = None) -> None:
         """Migrate the database and load (or re-load) the org file into it."""
@@ -70,6 +82,10 @@ class GridcallApp:
                 await import_org(session, org)
 
     async def start(self, org: OrgConfig | None = None) -> None:
+        if self.config.mode == "webhook":
+            problem = secret_problem(self.config.webhook_secret)
+            if problem is not None:
+                raise ValueError(problem)
         await self.prepare(org)
         async with self.sessions() as session:
             view = await load_view(session)
@@ -105,17 +121,17 @@ class GridcallApp:
         notifier = CaseNotifier(self.services)
 
         async def fire(case_id: int, now: datetime) -> datetime | None:
-            due = await fire_ack_deadline(self.sessions, case_id, self.services.org, now, notifier)
+            due = await fire_due(self.sessions, case_id, self.services.org, now, notifier)
             self.sender.wake()
             return due
 
         async def sweep(now: datetime) -> list[int]:
             async with self.sessions() as session:
-                return await cases.overdue_case_ids(session, now)
+                return await cases.due_case_ids(session, now)
 
         async def rebuild() -> list[tuple[int, datetime]]:
             async with self.sessions() as session:
-                return await cases.pending_ack_deadlines(session)
+                return await cases.pending_deadlines(session)
 
         self.scheduler = Scheduler(self.index, self.clock, fire, sweep, rebuild)
         self.services.on_deadline = self.scheduler.schedule
@@ -125,14 +141,53 @@ class GridcallApp:
         self.core = Core(self.services)
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(build_router(self.core, me.id, self.services.bot_username))
-        self.poller = Poller(self.bot, self.dispatcher, timeout=self.config.poll_timeout)
         self.tasks = [
-            asyncio.create_task(self.poller.run(), name="polling"),
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self.sender.run(), name="outbox"),
         ]
+        if self.config.mode == "webhook":
+            await self._serve_webhook()
+        else:
+            # A webhook left set (by webhook workers) makes getUpdates fail with 409.
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            self.poller = Poller(self.bot, self.dispatcher, timeout=self.config.poll_timeout)
+            self.tasks.append(asyncio.create_task(self.poller.run(), name="polling"))
+
+    async def _serve_webhook(self) -> None:
+        """Listen for Telegram's POSTs; no poller. The address is registered only when a URL
+        is configured: with several workers, one registration (by any of them) is enough."""
+        assert self.config.webhook_secret is not None  # checked in start()
+        self.webhook = WebhookServer(
+            self.bot,
+            self.dispatcher,
+            self.config.webhook_secret,
+            bot_username=self.services.bot_username,
+        )
+        self.webhook_port = await self.webhook.start(
+            self.config.listen_host, self.config.listen_port
+        )
+        log.info("serving %s on %s:%s", WEBHOOK_PATH, self.config.listen_host, self.webhook_port)
+        if self.config.webhook_url:
+            await self.set_webhook(self.config.webhook_url)
+
+    async def set_webhook(self, url: str) -> None:
+        """Ask Telegram to POST updates to ``url`` with our secret token. Pending updates are
+        kept: they are delivered to the webhook instead of being lost."""
+        await self.bot.set_webhook(
+            url,
+            secret_token=self.config.webhook_secret,
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+        )
+        log.info("webhook registered with Telegram: %s", url)
 
     async def stop(self) -> None:
+        # The webhook stops first: updates being handled finish (and commit) while the
+        # database and the bot's session are still open. The webhook stays registered with
+        # Telegram, because other workers behind the same address keep serving it.
+        if self.webhook is not None:
+            await self.webhook.stop()
+            self.webhook = None
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -152,6 +207,8 @@ class GridcallApp:
         """True when nothing can happen until time moves or someone writes."""
         if self.core.in_flight or self.scheduler.busy or self.sender.busy:
             return False
+        if self.webhook is not None and self.webhook.in_flight:
+            return False
         now = self.clock.now()
         nxt = await self.index.next_due()
         if nxt is not None and nxt <= now:
@@ -159,7 +216,7 @@ class GridcallApp:
         async with self.sessions() as session:
             if await outbox.due_ids(session, now, limit=1):
                 return False
-            if await cases.overdue_case_ids(session, now, limit=1):
+            if await cases.due_case_ids(session, now, limit=1):
                 return False
         return True
 

@@ -156,11 +156,45 @@ def export_corrections(out_file: TextIO) -> None:
     click.echo(f"{count} correction(s) exported", err=True)
 
 
+def _listen_address(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, int] | None:
+    """``HOST:PORT`` (IPv6 in brackets) → (host, port), or a usage error saying what is wrong."""
+    if value is None:
+        return None
+    host, sep, port_text = value.strip().rpartition(":")
+    if not sep or not host or not port_text:
+        raise click.BadParameter(f"{value!r} is not HOST:PORT (e.g. 0.0.0.0:8443 or [::]:8443)")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise click.BadParameter(f"write an IPv6 host in brackets, e.g. [{host}]:{port_text}")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise click.BadParameter(f"port {port_text!r} is not a number from 1 to 65535")
+    return host, int(port_text)
+
+
 @main.command()
 @click.option("--config", "org_file", required=True, type=click.Path(dir_okay=False))
-@click.option("--mode", type=click.Choice(["polling"]), default="polling", show_default=True)
-def run(org_file: str, mode: str) -> None:
-    """Run against Telegram (or GRIDCALL_TELEGRAM_API_URL) with long polling."""
+@click.option(
+    "--mode",
+    type=click.Choice(["polling", "webhook"]),
+    default="polling",
+    show_default=True,
+    help="polling: one worker asks Telegram for updates. webhook: Telegram POSTs them to "
+    "/webhook/telegram (needs GRIDCALL_WEBHOOK_SECRET; GRIDCALL_WEBHOOK_URL, when set, is "
+    "registered with setWebhook), so several workers can serve one address.",
+)
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    default=None,
+    callback=_listen_address,
+    help="webhook mode: where to serve POST /webhook/telegram and GET /healthz "
+    "[default: 127.0.0.1:8080]",
+)
+def run(org_file: str, mode: str, listen: tuple[str, int] | None) -> None:
+    """Run against Telegram (or GRIDCALL_TELEGRAM_API_URL): long polling, or a webhook."""
     from aiogram.utils.token import TokenValidationError, validate_token
 
     from bot.app import AppConfig, GridcallApp
@@ -178,6 +212,21 @@ def run(org_file: str, mode: str) -> None:
     except TokenValidationError:
         click.echo("GRIDCALL_TELEGRAM_TOKEN does not look like a bot token (123456:ABC…)", err=True)
         sys.exit(1)
+    if mode == "webhook":
+        from bot.telegram.webhook import secret_problem
+
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+        problem = secret_problem(secret)
+        if problem is not None:
+            click.echo(problem, err=True)
+            sys.exit(1)
+        url = settings.webhook_url
+        if url and not url.lower().startswith(("https://", "http://")):
+            click.echo(f"GRIDCALL_WEBHOOK_URL must be an https:// URL, got {url!r}", err=True)
+            sys.exit(1)
+    elif listen is not None:
+        raise click.UsageError("--listen is used only with --mode webhook")
+    host, port = listen or ("127.0.0.1", 8080)
     llm = None
     if settings.llm_url and settings.llm_model:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
@@ -188,6 +237,13 @@ def run(org_file: str, mode: str) -> None:
         database_url=settings.database_url,
         redis_url=settings.redis_url,
         llm=llm,
+        mode="webhook" if mode == "webhook" else "polling",
+        listen_host=host,
+        listen_port=port,
+        webhook_secret=(
+            settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        ),
+        webhook_url=settings.webhook_url or None,
     )
 
     async def go() -> None:

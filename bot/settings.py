@@ -23,3 +23,7 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
     llm_timeout: float = 3.0
+    # Webhook mode (`gridcall run --mode webhook`): Telegram sends the secret with every update
+    # and the webhook refuses requests without it; the URL, when set, is registered at start.
+    webhook_secret: SecretStr | None = None
+    webhook_url: str | None = None

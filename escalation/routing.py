@@ -24,6 +24,14 @@ class UnitView:
     is_key: bool = False
     categories: tuple[str, ...] = ()
     area: tuple[tuple[float, float], ...] | None = None
+    rota: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (weekday or "all", telegram ids)
+
+    def on_duty(self, weekday: str) -> tuple[int, ...]:
+        """Who is on the rota on `weekday` ("mon" … "sun"); `all` applies every day."""
+        days = dict(self.rota)
+        return days.get(weekday, ()) + tuple(
+            i for i in days.get("all", ()) if i not in days.get(weekday, ())
+        )
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,7 @@ class PersonView:
     name: str
     roles: frozenset[str] = frozenset()
     units: frozenset[str] = frozenset()
+    location: tuple[float, float] | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -127,6 +136,28 @@ class OrgView:
                 return unit
         return None
 
+    def key_grids_for(
+        self, category: str, place: tuple[float, float] | None, grid_id: str
+    ) -> list[UnitView]:
+        """Key grids (重点网格) that overlay a case: by category (within the base grid's
+        community), or by area when the case has a location. Only those with a chat."""
+        community = self.ancestor(grid_id, "community")
+        found = []
+        for unit in sorted(self.units.values(), key=lambda u: u.id):
+            if not unit.is_key or unit.chat_id is None:
+                continue
+            by_category = category in unit.categories and (
+                community is None or unit.parent_id == community.id
+            )
+            by_area = (
+                place is not None
+                and unit.area is not None
+                and point_in_polygon(place[0], place[1], unit.area)
+            )
+            if by_category or by_area:
+                found.append(unit)
+        return found
+
     def leadership(self) -> UnitView | None:
         for unit in self.units.values():
             if unit.level == "leadership":
@@ -183,9 +214,12 @@ class OrgView:
         category: str,
         level: str,
         ladder: Sequence[str],
+        place: tuple[float, float] | None = None,
     ) -> bool:
         if person is None or not person.is_staff:
             return False
+        if person.units & {u.id for u in self.key_grids_for(category, place, grid_id)}:
+            return True
         if "admin" in person.roles:
             return True
         if "leader" in person.roles and level == "leadership":

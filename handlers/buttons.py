@@ -11,19 +11,19 @@ import re
 
 from sqlalchemy import delete, select
 
-from escalation.engine import MOVABLE
+from escalation.engine import MOVABLE, transition
 from handlers import recategorize
 from handlers.context import Tx
 from handlers.events import InboundEvent, Reply
 from handlers.intake import CONVERSATION_TTL, file_from_pending
 from handlers.notify import (
-    ACTIONS_ACKED,
     case_buttons,
     notify_reporters,
+    open_actions,
     policy_of_case,
     render_card,
 )
-from storage.cases import add_event, get_case, guarded_update
+from storage.cases import add_event, get_case
 from storage.models import Case, Conversation
 from storage.outbox import OutgoingMessage
 
@@ -53,6 +53,8 @@ async def on_press(tx: Tx, event: InboundEvent) -> Reply:
     action = match[2]
     if case.status not in MOVABLE:
         return alert(tx, "alert_case_closed", number=case.number, status=case.status)
+    if action == "return" and case.return_count >= policy_of_case(case).max_returns:
+        return alert(tx, "alert_no_more_returns", number=case.number, count=case.return_count)
     if action == "ack":
         return await acknowledge(tx, event, case)
     if action == "recat":
@@ -66,7 +68,7 @@ async def acknowledge(tx: Tx, event: InboundEvent, case: Case) -> Reply:
     if case.status != "dispatched":
         return alert(tx, "alert_already_acked", number=case.number, who=case.acknowledged_by)
     from_level = case.level
-    ok = await guarded_update(
+    ok = await transition(
         tx.session,
         case,
         ("dispatched",),
@@ -101,7 +103,7 @@ async def acknowledge(tx: Tx, event: InboundEvent, case: Case) -> Reply:
                 key=f"case:{case.id}:v{case.version}:card-edit",
                 chat_id=event.chat_id,
                 text=render_card(tx.r, tx.org, case, unit, status_line=status),
-                buttons=case_buttons(tx.r, case, ACTIONS_ACKED),
+                buttons=case_buttons(tx.r, case, open_actions(case, acknowledged=True)),
                 edit_message_id=event.callback_message_id,
                 case_id=case.id,
             )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from escalation.engine import MOVABLE, Actor, escalate
+from escalation.engine import MOVABLE, Actor, escalate, transition
 from handlers.context import Tx
 from handlers.events import InboundEvent
 from handlers.intake import reply
 from handlers.notify import CaseNotifier, notify_reporters, policy_of_case, render_card
-from storage.cases import add_event, get_case, guarded_update
+from storage.cases import add_event, get_case
 from storage.models import Case, Conversation
 from storage.outbox import OutgoingMessage
 
@@ -68,18 +68,26 @@ async def on_answer(tx: Tx, event: InboundEvent, conversation: Conversation) -> 
             unit_id=case.current_unit_id,
             note=text,
         )
-        await climb(tx, event, case, actor, "returned", text)
+        await climb(
+            tx, event, case, actor, "returned", text, return_count=case.return_count + 1
+        )
     elif conversation.action == "escalate":
         await climb(tx, event, case, actor, "manual", text)
 
 
 async def climb(
-    tx: Tx, event: InboundEvent, case: Case, actor: Actor, reason: str, note: str
+    tx: Tx,
+    event: InboundEvent,
+    case: Case,
+    actor: Actor,
+    reason: str,
+    note: str,
+    **extra: object,
 ) -> None:
     level = case.level
     notifier = CaseNotifier(tx.services)
     ok = await escalate(
-        tx.session, case, tx.org, tx.now, notifier, actor=actor, reason=reason, note=note
+        tx.session, case, tx.org, tx.now, notifier, actor=actor, reason=reason, note=note, **extra
     )
     if not ok:
         await reply(tx, event, "case_changed", number=case.number)
@@ -104,7 +112,7 @@ async def resolve(
     tx: Tx, event: InboundEvent, case: Case, actor: Actor, note: str, card_id: object
 ) -> None:
     from_status = case.status
-    ok = await guarded_update(
+    ok = await transition(
         tx.session,
         case,
         MOVABLE,

@@ -113,7 +113,8 @@ async def file_case(
 ) -> Case:
     """File, dispatch and confirm a case: one transaction, whatever happens after."""
     now = tx.now
-    policy = await current_policy(tx.session)
+    # The case carries the deadlines that apply to its category, fixed at filing.
+    policy = (await current_policy(tx.session)).for_category(str(triage.category))
     number = await next_case_number(tx.session, tx.org.case_prefix, now.year)
     case = Case(
         number=number,

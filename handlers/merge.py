@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from escalation.engine import transition
 from escalation.policy import Policy
 from escalation.routing import UnitView
 from handlers.context import Tx
 from handlers.notify import policy_of_case
-from storage.cases import OPEN_STATUSES, add_event, guarded_update
+from storage.cases import OPEN_STATUSES, add_event
 from storage.models import Case, CaseReporter
 from storage.org_import import current_policy
 from storage.outbox import OutgoingMessage
@@ -122,7 +123,7 @@ async def merge_into(
             values["priority"] = raise_to
             if case.status == "dispatched" and case.ack_due_at is not None:
                 values["ack_due_at"] = min(case.ack_due_at, policy.ack_deadline(raise_to, tx.now))
-        if not await guarded_update(tx.session, case, MERGEABLE, **values):
+        if not await transition(tx.session, case, MERGEABLE, **values):
             return  # the case moved under us; the report is answered as a new one next time
         add_reporter(
             tx,

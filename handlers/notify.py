@@ -49,6 +49,9 @@ def render_card(
     status_line: str | None = None,
 ) -> str:
     workers = org.workers_of(unit.id) if unit is not None else []
+    if case.assignee_id is not None and unit is not None and unit.id == case.grid_id:
+        assignee = org.person(case.assignee_id)
+        workers = [assignee] if assignee is not None else workers
     unit_name = unit.name if unit is not None else ""
     return r.render(
         "case_card",
@@ -65,26 +68,85 @@ def render_card(
     )
 
 
+def open_actions(case: Case, acknowledged: bool = False) -> tuple[str, ...]:
+    """The buttons a card offers: no 回退 once the case was sent back too often (the
+    community decides), no 接单 once it is taken."""
+    actions: tuple[str, ...] = ACTIONS_ACKED if acknowledged else ACTIONS_OPEN
+    if case.return_count >= policy_of_case(case).max_returns:
+        actions = tuple(a for a in actions if a != "return")
+    return actions
+
+
 class CaseNotifier:
-    """The engine's `Notifier`: writes the card to the chat of the unit a case reached."""
+    """The engine's `Notifier`: writes what the engine did to the right chats."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
 
+    def _target_chat(self, case: Case, unit: UnitView | None) -> int | None:
+        """A grid case assigned on the rota goes to the worker privately (就近派单)."""
+        if unit is not None and unit.id == case.grid_id and case.assignee_id is not None:
+            return case.assignee_id
+        return unit.chat_id if unit is not None else None
+
     async def case_reached(
         self, session: AsyncSession, case: Case, stop: Stop, now: datetime, reason: str
     ) -> None:
-        unit = stop.unit
-        if unit is None or unit.chat_id is None:
+        chat_id = self._target_chat(case, stop.unit)
+        if chat_id is None:
             return
         r = self.services.renderer
         await enqueue(
             session,
             OutgoingMessage(
                 key=f"case:{case.id}:v{case.version}:card",
+                chat_id=chat_id,
+                text=render_card(r, self.services.org, case, stop.unit, reason=reason),
+                buttons=case_buttons(r, case, open_actions(case)),
+                case_id=case.id,
+            ),
+            now,
+        )
+
+    async def shared(
+        self, session: AsyncSession, case: Case, unit: UnitView, now: datetime
+    ) -> None:
+        if unit.chat_id is None:
+            return
+        r = self.services.renderer
+        await enqueue(
+            session,
+            OutgoingMessage(
+                key=f"case:{case.id}:shared:{unit.id}",
                 chat_id=unit.chat_id,
-                text=render_card(r, self.services.org, case, unit, reason=reason),
-                buttons=case_buttons(r, case, ACTIONS_OPEN),
+                text=render_card(r, self.services.org, case, unit, reason="key_grid"),
+                buttons=case_buttons(r, case, open_actions(case)),
+                case_id=case.id,
+            ),
+            now,
+        )
+
+    async def reminder(
+        self, session: AsyncSession, case: Case, kind: str, due: datetime, now: datetime
+    ) -> None:
+        unit = self.services.org.units.get(case.current_unit_id)
+        chat_id = self._target_chat(case, unit)
+        if chat_id is None:
+            return
+        r = self.services.renderer
+        await enqueue(
+            session,
+            OutgoingMessage(
+                key=f"case:{case.id}:v{case.version}:remind:{kind}",
+                chat_id=chat_id,
+                text=r.render(
+                    "reminder",
+                    case=case,
+                    kind=kind,
+                    due=due,
+                    category=r.label("category", case.category),
+                    unit_name=unit.name if unit else "",
+                ),
                 case_id=case.id,
             ),
             now,

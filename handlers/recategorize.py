@@ -8,13 +8,13 @@ timeline, and the correction is kept as a new labelled example for the classifie
 
 from __future__ import annotations
 
-from escalation.engine import MOVABLE, Actor, reroute
+from escalation.engine import MOVABLE, Actor, reroute, transition
 from escalation.routing import PersonView
 from handlers.context import Tx
 from handlers.events import InboundEvent, Reply
 from handlers.intake import reply
 from handlers.notify import CaseNotifier, policy_of_case
-from storage.cases import add_event, get_case, get_case_by_number, guarded_update
+from storage.cases import add_event, get_case, get_case_by_number
 from storage.models import Case, TriageCorrection
 from storage.outbox import OutgoingMessage
 from triage.categories import Category
@@ -95,7 +95,7 @@ async def recategorize(
             tx, event, "recategorize_same", number=case.number, category=tx.r.label("category", old)
         )
         return
-    if not await guarded_update(tx.session, case, MOVABLE, category=code, updated_at=tx.now):
+    if not await transition(tx.session, case, MOVABLE, category=code, updated_at=tx.now):
         await reply(tx, event, "case_changed", number=case.number)
         return
     actor = Actor(person.telegram_id, person.name)

@@ -110,19 +110,13 @@ async def timeline(session: AsyncSession, case_id: int) -> list[CaseEvent]:
     return list((await session.execute(stmt)).scalars())
 
 
-async def pending_ack_deadlines(session: AsyncSession) -> list[tuple[int, datetime]]:
-    """Every running acknowledge clock: what the deadline index is rebuilt from."""
-    stmt = select(Case.id, Case.ack_due_at).where(
-        Case.status == "dispatched", Case.ack_due_at.is_not(None)
-    )
+async def pending_deadlines(session: AsyncSession) -> list[tuple[int, datetime]]:
+    """Every case with something pending (a reminder or a deadline): what the deadline
+    index is rebuilt from."""
+    stmt = select(Case.id, Case.next_due_at).where(Case.next_due_at.is_not(None))
     return [(row[0], row[1]) for row in (await session.execute(stmt)).all() if row[1] is not None]
 
 
-async def overdue_case_ids(session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
-    stmt = (
-        select(Case.id)
-        .where(Case.status == "dispatched", Case.ack_due_at <= now)
-        .order_by(Case.ack_due_at)
-        .limit(limit)
-    )
+async def due_case_ids(session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
+    stmt = select(Case.id).where(Case.next_due_at <= now).order_by(Case.next_due_at).limit(limit)
     return list((await session.execute(stmt)).scalars())

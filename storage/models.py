@@ -86,6 +86,7 @@ class Unit(Base):
     categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
     area: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    rota: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Chat(Base):
@@ -105,6 +106,8 @@ class Person(Base):
     roles: Mapped[list[Any]] = mapped_column(JSON, default=list)
     phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class PersonUnit(Base):
@@ -146,9 +149,19 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reporter_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The earliest moment the scheduler must look at this case again (a reminder or a
+    # deadline); NULL when nothing is pending. The deadline index is rebuilt from it.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Reminders already sent, e.g. "ack:community:v7", so each goes out once.
+    reminded: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    level_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    return_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    assignee_id: Mapped[int | None] = mapped_column(ChatId, nullable=True)
+    assignee_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     __table_args__ = (
         Index("ix_cases_ack_due", "status", "ack_due_at"),
+        Index("ix_cases_next_due", "next_due_at"),
         Index("ix_cases_open_in_grid", "grid_id", "category", "created_at"),
     )
 

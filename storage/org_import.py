@@ -6,6 +6,7 @@ names, so a district can edit its org file and re-load it without duplicates or 
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.policy import DuplicateRule, Policy
 from escalation.routing import OrgView, PersonView, UnitView
+from escalation.worktime import WorkingHours
 from storage.models import Chat, Org, Person, PersonUnit, Unit
 from storage.orgfile import OrgConfig
 
@@ -20,18 +22,44 @@ LEADERSHIP_ID = "leadership"
 
 
 def policy_of(org: OrgConfig) -> Policy:
-    dup = org.policy.duplicates
+    p = org.policy
+    dup = p.duplicates
+    hours = p.working_hours
     return Policy(
-        ack=dict(org.policy.ack),
-        resolve=dict(org.policy.resolve),
-        ladder=tuple(org.policy.ladder),
+        ack=dict(p.ack),
+        resolve=dict(p.resolve),
+        ladder=tuple(p.ladder),
         duplicates=DuplicateRule(
             window=dup.window,
             radius_m=dup.radius_m,
             similarity=dup.similarity,
             raise_priority_at=dup.raise_priority_at,
         ),
+        remind_at=p.remind_at,
+        working_hours=(
+            WorkingHours(time.fromisoformat(hours.start), time.fromisoformat(hours.end))
+            if hours
+            else None
+        ),
+        timezone=org.timezone,
+        max_returns=p.max_returns,
+        categories={
+            cat: {"ack": dict(o.ack), "resolve": dict(o.resolve)} for cat, o in p.categories.items()
+        },
     )
+
+
+def _rota(org: OrgConfig, unit_id: str) -> dict[str, list[int]] | None:
+    for unit in _config_units(org.units):
+        if unit.id == unit_id and unit.rota:
+            return {day: list(ids) for day, ids in unit.rota.items()}
+    return None
+
+
+def _config_units(units: Any) -> Any:
+    for unit in units:
+        yield unit
+        yield from _config_units(unit.units)
 
 
 def _unit_rows(org: OrgConfig) -> list[dict[str, Any]]:
@@ -47,6 +75,7 @@ def _unit_rows(org: OrgConfig) -> list[dict[str, Any]]:
                 "is_key": u.key,
                 "categories": list(u.categories),
                 "area": [list(p) for p in u.area] if u.area else None,
+                "rota": _rota(org, u.id),
             }
         )
     for d in org.departments:
@@ -60,6 +89,7 @@ def _unit_rows(org: OrgConfig) -> list[dict[str, Any]]:
                 "is_key": False,
                 "categories": list(d.categories),
                 "area": None,
+                "rota": None,
             }
         )
     if org.leadership is not None:
@@ -73,6 +103,7 @@ def _unit_rows(org: OrgConfig) -> list[dict[str, Any]]:
                 "is_key": False,
                 "categories": [],
                 "area": None,
+                "rota": None,
             }
         )
     return rows
@@ -126,6 +157,7 @@ async def import_org(session: AsyncSession, org: OrgConfig) -> dict[str, int]:
         person.name = cfg.name
         person.roles = list(cfg.roles)
         person.phone = cfg.phone
+        person.lon, person.lat = cfg.location if cfg.location else (None, None)
         person.active = True
         seen.add(cfg.telegram)
     for tg, person in people.items():
@@ -157,6 +189,7 @@ async def load_view(session: AsyncSession) -> OrgView | None:
             is_key=u.is_key,
             categories=tuple(u.categories or ()),
             area=tuple((float(p[0]), float(p[1])) for p in u.area) if u.area else None,
+            rota=tuple((day, tuple(ids)) for day, ids in sorted((u.rota or {}).items())),
         )
         for u in (await session.execute(select(Unit).where(Unit.active))).scalars()
     }
@@ -169,6 +202,7 @@ async def load_view(session: AsyncSession) -> OrgView | None:
             name=p.name,
             roles=frozenset(p.roles or ()),
             units=frozenset(memberships.get(p.id, ())),
+            location=(p.lon, p.lat) if p.lon is not None and p.lat is not None else None,
         )
         for p in (await session.execute(select(Person).where(Person.active))).scalars()
     }

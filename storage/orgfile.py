@@ -265,6 +265,7 @@ def _positive_id(value: int) -> int:
     return value
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "all"]
 Slug = Annotated[str, AfterValidator(_check_slug)]
 Name = Annotated[str, AfterValidator(_check_name)]
 CategoryCode = Annotated[str, AfterValidator(_check_category)]
@@ -333,10 +334,46 @@ class DuplicatesConfig(_OrgModel):
     raise_priority_at: Annotated[int, Field(ge=2, le=1000)] = 3
 
 
+def _check_clock(value: Any) -> Any:
+    if isinstance(value, int) and 0 <= value < 24 * 60:  # YAML 1.1 reads 9:00 as 9*60+0
+        return f"{value // 60:02d}:{value % 60:02d}"
+    if isinstance(value, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        return value
+    raise ValueError(f'bad time {value!r}: use HH:MM, e.g. "09:00"')
+
+
+ClockTime = Annotated[str, BeforeValidator(_check_clock)]
+PartialDurations = dict[PriorityKey, Duration]
+
+
+class WorkingHoursConfig(_OrgModel):
+    """Office hours for non-urgent deadlines (with Chinese public holidays and 调休)."""
+
+    start: ClockTime = "09:00"
+    end: ClockTime = "18:00"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError(f"working hours end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+class CategoryDeadlines(_OrgModel):
+    """Deadlines of one category that differ from the org's (only the priorities given)."""
+
+    ack: PartialDurations = Field(default_factory=dict)
+    resolve: PartialDurations = Field(default_factory=dict)
+
+
 class PolicyConfig(_OrgModel):
     """Deadlines per priority and the ladder a late case climbs (四呼四应)."""
 
     duplicates: DuplicatesConfig = Field(default_factory=DuplicatesConfig)
+    remind_at: Annotated[float, Field(gt=0, lt=1)] | None = 0.75
+    working_hours: WorkingHoursConfig | None = None
+    max_returns: Annotated[int, Field(ge=1, le=10)] = 2
+    categories: dict[CategoryCode, CategoryDeadlines] = Field(default_factory=dict)
 
     ack: PriorityDurations = Field(default_factory=_default_ack)
     resolve: PriorityDurations = Field(default_factory=_default_resolve)
@@ -358,6 +395,8 @@ class UnitConfig(_OrgModel):
     units: list[UnitConfig] = Field(default_factory=list)
     key: bool = False
     categories: list[CategoryCode] = Field(default_factory=list)
+    # 就近派单: who is on duty on which weekday (mon … sun, or `all`), by telegram id.
+    rota: dict[Weekday, list[int]] = Field(default_factory=dict)
 
 
 class DepartmentConfig(_OrgModel):
@@ -384,6 +423,7 @@ class PersonConfig(_OrgModel):
     roles: Annotated[list[Role], Field(min_length=1)]
     units: list[str] = Field(default_factory=list)
     phone: Phone | None = None
+    location: Point | None = None  # where a grid worker is based (就近派单 prefers the nearest)
 
 
 class DemoResident(_OrgModel):
@@ -642,6 +682,35 @@ def _cross_check(data: Mapping[str, Any], where: Callable[[Loc], str]) -> list[P
 
     problems += _check_chats(data, units, departments, where)
     problems += _check_people(data, kinds, where)
+    problems += _check_rotas(data, units)
+    return problems
+
+
+def _check_rotas(data: Mapping[str, Any], units: list[_RawUnit]) -> list[Problem]:
+    """Everyone on a grid's rota is a person of that grid."""
+    members: dict[int, set[str]] = {}
+    for person in _as_list(data.get("people")):
+        if isinstance(person, dict) and (tg := _as_int(person.get("telegram"))) is not None:
+            members[tg] = {u for u in _as_list(person.get("units")) if isinstance(u, str)}
+    problems: list[Problem] = []
+    for u in units:
+        rota = u.data.get("rota")
+        if not isinstance(rota, dict) or not rota:
+            continue
+        if u.level != "grid":
+            problems.append(((*u.loc, "rota"), "only a grid has a rota"))
+            continue
+        for day, ids in rota.items():
+            for j, ident in enumerate(_as_list(ids)):
+                tg = _as_int(ident)
+                if tg is None:
+                    continue
+                if tg not in members:
+                    problems.append(((*u.loc, "rota", day, j), f"nobody has telegram id {tg}"))
+                elif u.id not in members[tg]:
+                    problems.append(
+                        ((*u.loc, "rota", day, j), f"{tg} is not a person of grid '{u.id}'")
+                    )
     return problems
 
 

@@ -52,7 +52,7 @@ CONFIDENCE_THRESHOLD: Final = 0.4
 REPORT_THRESHOLD: Final = 0.5
 """An unaddressed message is chatter when the model gives chatter at least this much."""
 
-URGENT_THRESHOLD: Final = 0.5
+URGENT_THRESHOLD: Final = 0.2
 """Model probability of ``urgent`` at which a message without an emergency cue is urgent."""
 
 EMERGENCY_NUMBER: Final[dict[Category, str]] = {
@@ -79,11 +79,10 @@ _CATEGORIES: Final = tuple(category for category in Category if category is not 
 class Triage:
     """The classifier's answer for one message.
 
-    ``confidence`` is the calibrated probability of ``category`` given that the message is
-    a report. For ``other`` it is the model's probability of ``other`` when it chose it,
-    or, when no category was sure enough, the best real category's probability (always
-    below the threshold); it is 0 when the message is not a report or has nothing in it
-    to classify.
+    ``confidence`` is the calibrated probability that ``category`` is right, given that
+    the message is a report; that holds for ``other`` too, including when ``other`` was
+    chosen because no real category reached the threshold. It is 0 when the message is not
+    a report or has nothing in it to classify.
     """
 
     category: Category
@@ -170,7 +169,7 @@ class Classifier:
         if p_other >= p_best:
             category, confidence = Category.OTHER, p_other
         elif p_best < self.threshold:
-            category, confidence = Category.OTHER, p_best
+            category, confidence = Category.OTHER, p_other
         else:
             category, confidence = best, p_best
         confidence = min(1.0, confidence)

@@ -196,6 +196,8 @@ def features(norm: Normalized, signals: Signals) -> dict[str, float]:
         out = dict.fromkeys(grams, scale)
     for category, score in signals.scores.items():
         out["L:" + category.value] = min(score, LEXICON_CAP) / 4.0
+    for concept in signals.concepts:
+        out["K:" + concept] = 1.0
     for cue in signals.cues:
         out["Q:" + cue.value] = 1.0
     if signals.numbers:

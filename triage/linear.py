@@ -1,7 +1,8 @@
 """The trained model: two softmax heads over one sparse feature vector, and its file format.
 
 One head chooses among the ten categories, ``other`` and ``chatter``; the other among
-``urgent``, ``normal`` and ``low``. A linear model is enough for a few thousand short
+``urgent``, ``normal`` and ``low``. Each head's logits are divided by a temperature fitted
+at training time on out-of-fold predictions, so that its probabilities are calibrated. A linear model is enough for a few thousand short
 messages, it is fast on one core (a gather and a sum per message) and its softmax output
 is a probability that can honestly be shown as a confidence.
 
@@ -56,6 +57,7 @@ class LinearModel:
         features: Sequence[str],
         weights: FloatArray,
         bias: FloatArray,
+        temperatures: tuple[float, float] = (1.0, 1.0),
         meta: Mapping[str, Any] | None = None,
     ) -> None:
         outputs = len(labels) + len(priorities)
@@ -68,6 +70,9 @@ class LinearModel:
         self.priorities: tuple[str, ...] = tuple(priorities)
         self.features: tuple[str, ...] = tuple(features)
         self.meta: dict[str, Any] = dict(meta or {})
+        self.temperatures = (round(temperatures[0], 2), round(temperatures[1], 2))
+        if min(self.temperatures) <= 0:
+            raise ModelError(f"temperatures must be positive, got {temperatures}")
         self._index = {name: i for i, name in enumerate(self.features)}
         self._weights = weights
         self._bias = bias
@@ -92,9 +97,10 @@ class LinearModel:
     def predict(self, features: Mapping[str, float]) -> Prediction:
         """Both heads' probabilities for one message's features."""
         z = self.logits(features)
+        label_t, priority_t = self.temperatures
         return Prediction(
-            labels=tuple(_softmax(z[: self._split]).tolist()),
-            priorities=tuple(_softmax(z[self._split :]).tolist()),
+            labels=tuple(_softmax(z[: self._split] / label_t).tolist()),
+            priorities=tuple(_softmax(z[self._split :] / priority_t).tolist()),
         )
 
     # --- the file ------------------------------------------------------------------------
@@ -108,6 +114,7 @@ class LinearModel:
             "meta": self.meta,
             "priorities": list(self.priorities),
             "scale": SCALE,
+            "temperatures": list(self.temperatures),
         }
         lines = ["{"]
         for key in sorted(header):
@@ -150,6 +157,7 @@ class LinearModel:
                 features=features,
                 weights=weights / scale,
                 bias=np.array(raw["bias"], dtype=np.float64) / scale,
+                temperatures=(float(raw["temperatures"][0]), float(raw["temperatures"][1])),
                 meta=raw.get("meta") or {},
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -63,15 +63,15 @@ def _build_t2s() -> dict[int, int]:
         if trad != simp:
             table[ord(trad)] = ord(simp)
     # OpenCC has chains (薴→苧→苎): follow each to its end so that one pass is enough.
-    for trad, simp in list(table.items()):
-        seen = {trad}
-        while simp in table and simp not in seen:
-            seen.add(simp)
-            simp = table[simp]
-        if simp == trad:  # a cycle would undo itself: leave the character alone
-            del table[trad]
+    for source, target in list(table.items()):
+        seen = {source}
+        while target in table and target not in seen:
+            seen.add(target)
+            target = table[target]
+        if target == source:  # a cycle would undo itself: leave the character alone
+            del table[source]
         else:
-            table[trad] = simp
+            table[source] = target
     return table
 
 

@@ -24,6 +24,7 @@ from typing import Final
 
 from triage import keywords as kw
 from triage.categories import Category
+from triage.concepts import CONCEPTS
 from triage.matcher import Match, PhraseMatcher
 
 
@@ -62,6 +63,7 @@ class Signals:
     cues: frozenset[Cue]
     numbers: tuple[str, ...]
     negated: bool
+    concepts: frozenset[str] = frozenset()
 
 
 class Rules:
@@ -70,6 +72,9 @@ class Rules:
     def __init__(self) -> None:
         self._categories: PhraseMatcher[tuple[Category, float]] = PhraseMatcher(_category_entries())
         self._cues: PhraseMatcher[tuple[Cue, str]] = PhraseMatcher(_cue_entries())
+        self._concepts: PhraseMatcher[str] = PhraseMatcher(
+            (phrase, name) for name, phrases in CONCEPTS.items() for phrase in phrases
+        )
 
     def signals(self, text: str) -> Signals:
         """Match ``text``, already normalised by :func:`triage.normalize.analyze`."""
@@ -95,7 +100,8 @@ class Rules:
                     if number not in numbers:
                         numbers.append(number)
                 cues.add(cue)
-        return Signals(scores, frozenset(cues), tuple(numbers), negated)
+        concepts = frozenset(name for match in self._concepts.find(text) for name in match.payloads)
+        return Signals(scores, frozenset(cues), tuple(numbers), negated, concepts)
 
 
 def _category_entries() -> Iterable[tuple[str, tuple[Category, float]]]:

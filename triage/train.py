@@ -46,22 +46,35 @@ class Settings:
     min_df: int = 2
     """An n-gram must occur in this many training examples to become a feature: one-off
     n-grams are mostly names and typos that only teach the model to memorise."""
-    iterations: int = 250
-    learning_rate: float = 0.05
-    l2: float = 2e-4
+    iterations: int = 100
+    learning_rate: float = 0.2
+    l2: float = 1e-5
+    priority_l2: float = 1e-4
+    """L2 of the priority head; urgency must generalise from few examples, so it may
+    want more smoothing than the category head."""
+    priority_ngrams: bool = True
+    """Whether the priority head sees n-grams, or only lexicon, concept and cue features."""
     balance: bool = True
     """Weight classes inversely to their frequency (macro-F1 treats them alike)."""
     urgent_weight: float = 2.0
     """Extra weight of urgent examples in the priority head (after class balancing)."""
+    calibration_folds: int = 3
+    """Folds for fitting the temperatures (see :func:`_calibrate`); 1 turns it off."""
     accept_share: float = 0.2
     """Target probability spread over an example's other acceptable labels: an example
     that could honestly be two things should not teach the model to be certain."""
 
 
 SETTINGS: Final = Settings()
+
+TEMPERATURES: Final = tuple(round(0.25 + 0.05 * i, 2) for i in range(76))
+"""The grid searched for the temperatures: 0.25 to 4.0, fixed so that the result is too."""
 """The settings of the shipped model."""
 
 IntArray = npt.NDArray[np.int64]
+
+_RULE_PREFIXES: Final = ("L:", "Q:", "M:", "K:")
+"""Feature kinds that come from the lexicons and the message's shape, not from n-grams."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +125,7 @@ def _vocabulary(rows: Sequence[dict[str, float]], min_df: int) -> list[str]:
         name
         for name, count in counts.items()
         # rule and meta features are few and meaningful, so even a rare one is kept
-        if count >= min_df or name[:2] in ("L:", "Q:", "M:")
+        if count >= min_df or name[:2] in _RULE_PREFIXES
     )
 
 
@@ -201,14 +214,10 @@ def _softmax_rows(z: FloatArray) -> FloatArray:
     return result
 
 
-def fit(
-    examples: Sequence[Example], rules: Rules | None = None, settings: Settings = SETTINGS
-) -> LinearModel:
-    """Train both heads on ``examples``; the same examples always give the same model."""
-    if not examples:
-        raise ValueError("no training examples")
-    engine = rules if rules is not None else Rules()
-    rows = [extract(example.text, engine)[2] for example in examples]
+def _optimise(
+    rows: Sequence[dict[str, float]], examples: Sequence[Example], settings: Settings
+) -> tuple[list[str], FloatArray, FloatArray]:
+    """Vocabulary, weights and bias of both heads, by full-batch Adam for fixed steps."""
     vocabulary = _vocabulary(rows, settings.min_df)
     x = _matrix(rows, vocabulary)
     y_label, y_priority, w_label, w_priority = _targets(examples, settings)
@@ -218,6 +227,13 @@ def fit(
     outputs = split + len(PRIORITIES)
 
     weights = np.zeros((len(vocabulary), outputs))
+    l2 = np.full(outputs, settings.l2)
+    l2[split:] = settings.priority_l2
+    mask: FloatArray | None = None
+    if not settings.priority_ngrams:
+        mask = np.ones_like(weights)
+        general = np.array([name[:2] in _RULE_PREFIXES for name in vocabulary])
+        mask[~general, split:] = 0.0
     bias = np.zeros(outputs)
     m_w, v_w = np.zeros_like(weights), np.zeros_like(weights)
     m_b, v_b = np.zeros_like(bias), np.zeros_like(bias)
@@ -227,7 +243,9 @@ def fit(
         residual = np.empty_like(z)
         residual[:, :split] = (_softmax_rows(z[:, :split]) - y_label) * r_label
         residual[:, split:] = (_softmax_rows(z[:, split:]) - y_priority) * r_priority
-        g_w = x.transpose_times(residual) + settings.l2 * weights
+        g_w = x.transpose_times(residual) + l2 * weights
+        if mask is not None:
+            g_w *= mask
         g_b = residual.sum(axis=0)
         m_w = beta1 * m_w + (1 - beta1) * g_w
         v_w = beta2 * v_w + (1 - beta2) * g_w * g_w
@@ -236,7 +254,90 @@ def fit(
         c1, c2 = 1 - beta1**step, 1 - beta2**step
         weights -= settings.learning_rate * (m_w / c1) / (np.sqrt(v_w / c2) + eps)
         bias -= settings.learning_rate * (m_b / c1) / (np.sqrt(v_b / c2) + eps)
+    return vocabulary, weights, bias
 
+
+def _fold(text: str, folds: int) -> int:
+    digest = hashlib.sha256(b"gridcall-triage-calibration\x00" + text.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % folds
+
+
+def _best_temperature(logits: FloatArray, right: FloatArray, keep: FloatArray) -> float:
+    """The temperature on a fixed grid that best predicts being right.
+
+    ``right`` marks, per example, every output that counts as a right answer (all of an
+    example's acceptable labels), so the loss is the log of the probability of being
+    right, which is what a shown confidence promises.
+    """
+    best, best_loss = 1.0, float("inf")
+    rows = keep > 0
+    z, y = logits[rows], right[rows]
+    if not len(z):
+        return 1.0
+    for temperature in TEMPERATURES:
+        p = _softmax_rows(z / temperature)
+        loss = float(-np.log(np.maximum((p * y).sum(axis=1), 1e-12)).mean())
+        if loss < best_loss - 1e-12:
+            best, best_loss = temperature, loss
+    return best
+
+
+def _calibrate(
+    rows: Sequence[dict[str, float]], examples: Sequence[Example], settings: Settings
+) -> tuple[float, float]:
+    """Temperatures of the two heads, fitted on out-of-fold predictions.
+
+    A model scores its own training examples too confidently, so the temperature is chosen
+    on predictions for examples it did not see: the training set is cut into folds by a
+    hash of the text, each fold is predicted by a model trained on the others, and one
+    temperature per head minimises the log loss of all those predictions.
+    """
+    folds = settings.calibration_folds
+    split = len(LABELS)
+    logits = np.zeros((len(examples), split + len(PRIORITIES)))
+    assignment = [_fold(example.text, folds) for example in examples]
+    for fold in range(folds):
+        inside = [i for i, f in enumerate(assignment) if f != fold]
+        outside = [i for i, f in enumerate(assignment) if f == fold]
+        if not inside or not outside:
+            continue
+        vocabulary, weights, bias = _optimise(
+            [rows[i] for i in inside], [examples[i] for i in inside], settings
+        )
+        model = LinearModel(
+            labels=LABELS,
+            priorities=PRIORITIES,
+            features=vocabulary,
+            weights=weights,
+            bias=bias,
+        )
+        for i in outside:
+            logits[i] = model.logits(rows[i])
+    label_index = {label: i for i, label in enumerate(LABELS)}
+    right = np.zeros((len(examples), split))
+    for i, example in enumerate(examples):
+        for label in example.acceptable:
+            right[i, label_index[label]] = 1.0
+    _, y_priority, _, _ = _targets(examples, settings)
+    reports = np.array([1.0 if e.priority and e.is_report else 0.0 for e in examples])
+    return (
+        _best_temperature(logits[:, :split], right, np.ones(len(examples))),
+        _best_temperature(logits[:, split:], y_priority, reports),
+    )
+
+
+def fit(
+    examples: Sequence[Example], rules: Rules | None = None, settings: Settings = SETTINGS
+) -> LinearModel:
+    """Train both heads on ``examples``; the same examples always give the same model."""
+    if not examples:
+        raise ValueError("no training examples")
+    engine = rules if rules is not None else Rules()
+    rows = [extract(example.text, engine)[2] for example in examples]
+    temperatures = (1.0, 1.0)
+    if settings.calibration_folds > 1:
+        temperatures = _calibrate(rows, examples, settings)
+    vocabulary, weights, bias = _optimise(rows, examples, settings)
     corpus_hash = hashlib.sha256()
     for example in examples:
         corpus_hash.update(example.text.encode("utf-8") + b"\x00" + example.label.encode())
@@ -246,6 +347,7 @@ def fit(
         features=vocabulary,
         weights=weights,
         bias=bias,
+        temperatures=temperatures,
         meta={
             **asdict(settings),
             "examples": len(examples),

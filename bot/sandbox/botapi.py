@@ -28,6 +28,7 @@ from bot.sandbox.state import (
     SandboxState,
     SentMessage,
 )
+from bot.sandbox.webhook import is_local_url
 
 JSONDict = dict[str, Any]
 
@@ -58,6 +59,15 @@ MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_LENGTH = 200
 _COMMAND_NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _BUTTON_URL_RE = re.compile(r"^(https?://|tg://)\S+$", re.IGNORECASE)
+_SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def _webhook_active() -> ApiError:
+    return ApiError(
+        409,
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+        "delete the webhook first",
+    )
 
 
 @dataclass
@@ -459,11 +469,7 @@ class BotApi:
         """Long poll: hold the request until an update is pending or ``timeout`` passes."""
         state = self.state
         if state.webhook_url:
-            raise ApiError(
-                409,
-                "Conflict: can't use getUpdates method while webhook is active; use "
-                "deleteWebhook to delete the webhook first",
-            )
+            raise _webhook_active()
         offset = params.integer("offset")
         limit = min(max(params.integer("limit") or 100, 1), 100)
         timeout = max(params.number("timeout") or 0.0, 0.0)
@@ -487,6 +493,8 @@ class BotApi:
                         "Conflict: terminated by other getUpdates request; make sure that only "
                         "one bot instance is running",
                     )
+                if state.webhook_url:
+                    raise _webhook_active()
                 updates = state.take_updates(offset, limit, allowed)
                 allowed = None  # given once; it persists in the state
                 if updates or state.closing:
@@ -500,18 +508,40 @@ class BotApi:
             state.last_poll_at = time.monotonic()
 
     async def set_webhook(self, params: Params) -> bool:
+        """Set (or, with an empty URL, remove) the webhook the sandbox delivers updates to.
+
+        Like Telegram it wants HTTPS, except for local addresses (see
+        :func:`bot.sandbox.webhook.is_local_url`), the only ones the sandbox delivers to.
+        """
+        state = self.state
         url = params.string("url") or ""
-        if url and not url.lower().startswith("https://"):
+        if url and not (url.lower().startswith("https://") or is_local_url(url)):
             raise ApiError.bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        self.state.webhook_url = url
+        secret = params.string("secret_token") or ""
+        if secret and not _SECRET_TOKEN_RE.match(secret):
+            raise ApiError.bad_request("secret token contains unallowed characters")
+        allowed = params.json("allowed_updates", "allowed updates")
+        if allowed is not None and not (
+            isinstance(allowed, list) and all(isinstance(a, str) for a in allowed)
+        ):
+            raise ApiError.bad_request("can't parse allowed updates JSON object")
+        if url != state.webhook_url:
+            state.webhook_last_error_date = state.webhook_last_error_message = None
+        state.webhook_url = url
+        state.webhook_secret = secret if url else ""
+        if allowed is not None:
+            state.set_allowed_updates(allowed)
         if params.boolean("drop_pending_updates"):
             self._drop_pending()
+        state.touch(visible=False)  # wakes the deliverer, and ends a waiting getUpdates
         return True
 
     async def delete_webhook(self, params: Params) -> bool:
         self.state.webhook_url = ""
+        self.state.webhook_secret = ""
         if params.boolean("drop_pending_updates"):
             self._drop_pending()
+        self.state.touch(visible=False)
         return True
 
     def _drop_pending(self) -> None:
@@ -522,11 +552,20 @@ class BotApi:
             state.touch(visible=False)
 
     async def get_webhook_info(self, params: Params) -> JSONDict:
-        return {
-            "url": self.state.webhook_url,
+        state = self.state
+        info: JSONDict = {
+            "url": state.webhook_url,
             "has_custom_certificate": False,
-            "pending_update_count": self.state.pending_update_count(),
+            "pending_update_count": state.pending_update_count(),
         }
+        if state.webhook_url:
+            info["max_connections"] = 1
+            if state.allowed_updates is not None:
+                info["allowed_updates"] = sorted(state.allowed_updates)
+        if state.webhook_last_error_message is not None:
+            info["last_error_date"] = state.webhook_last_error_date or int(state.clock())
+            info["last_error_message"] = state.webhook_last_error_message
+        return info
 
     @staticmethod
     def _commands_key(params: Params) -> str:

@@ -8,8 +8,10 @@ End-to-end tests point the real aiogram client at it and drive people's actions 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from types import TracebackType
 from typing import Any
 
@@ -27,6 +29,7 @@ from bot.sandbox.state import (
     as_chat_type,
 )
 from bot.sandbox.web import SandboxWeb
+from bot.sandbox.webhook import WebhookDeliverer
 
 JSONDict = dict[str, Any]
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -50,6 +53,8 @@ class SandboxServer:
         privacy_mode: bool = False,
         now: Callable[[], float] = time.monotonic,
         clock: Callable[[], float] = time.time,
+        webhook_retry_delay: float = 0.05,
+        webhook_max_tries: int = 5,
     ) -> None:
         """Create a stopped server.
 
@@ -57,6 +62,10 @@ class SandboxServer:
         dates, so tests can control both. With ``privacy_mode`` the bot sees only commands,
         mentions and replies in groups where it is not an admin, like a Telegram bot whose
         privacy mode is on.
+
+        Once the bot calls ``setWebhook`` with a local URL, updates are POSTed to it instead
+        of waiting for ``getUpdates``; a failed delivery is retried after
+        ``webhook_retry_delay`` seconds, at most ``webhook_max_tries`` times.
         """
         self.host = host
         self._requested_port = port
@@ -72,6 +81,9 @@ class SandboxServer:
             self.state, faults=self.faults, limiter=self.limiter, enforce_limits=enforce_limits
         )
         self.web = SandboxWeb(self.state)
+        self.webhooks = WebhookDeliverer(
+            self.state, retry_delay=webhook_retry_delay, max_tries=webhook_max_tries
+        )
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -82,7 +94,16 @@ class SandboxServer:
         app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
         self.botapi.register(app)
         self.web.register(app)
+        app.cleanup_ctx.append(self._deliver_webhooks)
         return app
+
+    async def _deliver_webhooks(self, app: web.Application) -> AsyncIterator[None]:
+        """Run webhook delivery for as long as the application runs."""
+        task = asyncio.create_task(self.webhooks.run(), name="sandbox-webhooks")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def start(self) -> None:
         """Listen on ``host:port``; port 0 picks a free port (see :attr:`port`)."""
@@ -251,6 +272,15 @@ class SandboxServer:
         """
         return self.state.enqueue_update(dict(obj))
 
+    def drain_updates(self) -> list[JSONDict]:
+        """Take every pending update out of the queue, confirmed, as a test that delivers them
+        itself (to several webhook workers, say) would; nothing else will deliver them."""
+        pending = self.state.updates
+        self.state.updates = []
+        for update in pending:
+            self.state.confirm_update(int(update["update_id"]))
+        return pending
+
     def messages(self, chat_id: int | None = None) -> list[SentMessage]:
         """Every message (people's and the bot's) in send order."""
         return self.state.messages(chat_id)
@@ -276,6 +306,12 @@ class SandboxServer:
         if failed:
             lines.append("failed Bot API calls (last 10):")
             lines += [f"  {r.method} → {r.status} {r.description}" for r in failed]
+        if self.state.webhook_url or self.webhook_deliveries:
+            lines.append(
+                f"webhook {self.state.webhook_url or '(deleted)'}: last deliveries "
+                f"{self.webhook_deliveries[-10:]}, dropped {self.webhook_dropped}, last error "
+                f"{self.state.webhook_last_error_message!r}"
+            )
         return "\n".join(lines)
 
     async def wait_for(
@@ -328,7 +364,8 @@ class SandboxServer:
         if not await self.state.wait_until(lambda: self.pending_update_count() == 0, timeout):
             raise TimeoutError(
                 f"{self.pending_update_count()} update(s) not consumed within {timeout}s "
-                f"(bot polling now: {self.state.active_polls > 0})\n{self.describe()}"
+                f"(bot polling now: {self.state.active_polls > 0}, webhook: "
+                f"{self.state.webhook_url or 'none'})\n{self.describe()}"
             )
 
     # -- faults, limits, requests -------------------------------------------------------------
@@ -346,6 +383,22 @@ class SandboxServer:
         self.faults.fail_next(
             method, status, retry_after=retry_after, count=count, description=description
         )
+
+    @property
+    def webhook_deliveries(self) -> list[tuple[int, int | None]]:
+        """``(update_id, HTTP status)`` of every webhook POST, in order; the status is None
+        when the bot did not answer at all (connection refused, timeout)."""
+        return self.webhooks.deliveries
+
+    @property
+    def webhook_dropped(self) -> list[int]:
+        """Ids of updates the sandbox gave up on after ``webhook_max_tries`` failed tries."""
+        return self.webhooks.dropped
+
+    def lose_next_webhook_ack(self, count: int = 1) -> None:
+        """Ignore the bot's next ``count`` 2xx webhook answers, as if the connection broke
+        after the bot committed: the same update is delivered again."""
+        self.webhooks.lose_next_acks(count)
 
     @property
     def requests(self) -> list[ApiRequest]:

@@ -291,6 +291,10 @@ class SandboxState:
         self.files: dict[str, FileRecord] = {}
         self.commands: dict[str, list[JSONDict]] = {}
         self.webhook_url = ""
+        #: Sent as ``X-Telegram-Bot-Api-Secret-Token`` with every webhook delivery.
+        self.webhook_secret = ""
+        self.webhook_last_error_date: int | None = None
+        self.webhook_last_error_message: str | None = None
         self.signal = ChangeSignal()
         #: Bumped on every change a person could see (messages, chats, people, answers).
         self.data_version = 0
@@ -708,6 +712,43 @@ class SandboxState:
     def pending_update_count(self) -> int:
         """Updates the bot has not confirmed yet (delivered or not)."""
         return sum(1 for u in self.updates if u["update_id"] >= self.confirmed_offset)
+
+    def next_update(self) -> JSONDict | None:
+        """The oldest pending update the bot wants, for webhook delivery.
+
+        Updates of kinds ``allowed_updates`` excludes are forgotten on the way, as
+        :meth:`take_updates` does for long polling.
+        """
+        changed = False
+        found: JSONDict | None = None
+        for update in list(self.updates):
+            kind = _update_kind(update)
+            if (
+                self.allowed_updates is not None
+                and kind in KNOWN_UPDATE_TYPES
+                and kind not in self.allowed_updates
+            ):
+                self.updates.remove(update)
+                changed = True
+                continue
+            found = update
+            break
+        if changed:
+            self.touch(visible=False)
+        return found
+
+    def confirm_update(self, update_id: int) -> None:
+        """Forget one update for good: the bot acknowledged its webhook delivery (or the
+        sandbox gave up on it)."""
+        self.updates = [u for u in self.updates if u["update_id"] != update_id]
+        self.confirmed_offset = max(self.confirmed_offset, update_id + 1)
+        self._next_update_id = max(self._next_update_id, self.confirmed_offset)
+        self.touch(visible=False)
+
+    def set_allowed_updates(self, allowed_updates: Iterable[str]) -> None:
+        """Persist ``allowed_updates`` (an empty list means Telegram's default set)."""
+        allowed = frozenset(allowed_updates)
+        self.allowed_updates = allowed or (KNOWN_UPDATE_TYPES - _NOT_DEFAULT_UPDATES)
 
     # -- reporting ----------------------------------------------------------------------------
 

@@ -239,7 +239,11 @@ class SandboxWeb:
             "version": state.data_version,
             "messages": messages,
             "answers": answers,
-            "bot": {"polling": state.active_polls > 0, "username": state.bot_username},
+            "bot": {
+                "polling": state.active_polls > 0,
+                "webhook": bool(state.webhook_url),
+                "username": state.bot_username,
+            },
         }
         if user_id is not None:
             body["chats"] = [chat_view(state, c) for c in state.chats_of(user_id)]

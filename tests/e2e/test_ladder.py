@@ -4,6 +4,7 @@ an entitled person acknowledges it — through the real aiogram client and a Bot
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from tests.e2e.harness import Harness
 
@@ -12,6 +13,14 @@ GRID, COMMUNITY, STREET, POWER, LEADERSHIP = -1001003, -1001002, -1001001, -1001
 CHEN, ZHANG, WANG, HUANG = 7001, 5001, 5002, 5004
 TWO_HOURS = timedelta(hours=2)
 REPORT = "@gridcall_bot 小区门口的路灯坏了三天，晚上很黑"
+TZ = ZoneInfo("Asia/Shanghai")
+UNITS = {
+    GRID: "宝玉直第一网格",
+    COMMUNITY: "宝玉直社区",
+    STREET: "海幢街道",
+    POWER: "供电局",
+    LEADERSHIP: "领导",
+}
 
 
 def card_buttons(h: Harness, chat: int, index: int = -1) -> dict[str, str]:
@@ -39,26 +48,41 @@ async def test_report_climbs_every_rung_once_then_acknowledge_stops_it(harness: 
         "改类",
     ]
 
-    expected = [COMMUNITY, STREET, POWER, LEADERSHIP]
-    for step, chat in enumerate(expected, start=1):
-        await h.advance(TWO_HOURS - timedelta(seconds=1))
-        assert sum(len(v) for v in h.all_texts().values()) == 1 + step, "fired early"
+    def total() -> int:
+        return sum(len(v) for v in h.all_texts().values())
+
+    rungs = [GRID, COMMUNITY, STREET, POWER, LEADERSHIP]
+    for here, above in zip(rungs, [*rungs[1:], None], strict=True):
+        sent = total()
+        # 催办 at three quarters of the level's two hours, to that level only.
+        await h.advance(timedelta(minutes=90) - timedelta(seconds=1))
+        assert total() == sent, "reminded early"
         await h.advance(timedelta(seconds=1))
-        [climbed] = h.texts(chat)
+        due = h.clock.now().astimezone(TZ) + timedelta(minutes=30)
+        assert h.texts(here)[-1] == (
+            f"⏰ 催办：HZ-2026-000001（市政设施）将于 {due:%m-%d %H:%M} 到期，"
+            f"请{UNITS[here]}尽快签收。"
+        )
+        await h.advance(timedelta(minutes=30) - timedelta(seconds=1))
+        assert total() == sent + 1, "fired early"
+        await h.advance(timedelta(seconds=1))
+        if above is None:
+            assert total() == sent + 1  # the top of the ladder: nobody new is pinged
+            continue
+        [climbed] = h.texts(above)
         assert "超时未签收" in climbed and "HZ-2026-000001" in climbed
         # Personal data stays in the grid: no rung above it sees the reporter's name.
         assert "陈阿姨" not in climbed
-        assert sum(len(v) for v in h.all_texts().values()) == 2 + step, "an extra message"
+        assert total() == sent + 2, "an extra message"
 
-    # The top of the ladder: time passes, nobody new is pinged.
-    await h.advance(TWO_HOURS * 3)
+    await h.advance(TWO_HOURS * 2)
     assert {chat: len(texts) for chat, texts in h.all_texts().items()} == {
         RESIDENTS_CHAT: 1,
-        GRID: 1,
-        COMMUNITY: 1,
-        STREET: 1,
-        POWER: 1,
-        LEADERSHIP: 1,
+        GRID: 2,
+        COMMUNITY: 2,
+        STREET: 2,
+        POWER: 2,
+        LEADERSHIP: 2,
     }
 
     # A worker of the neighbouring grid, who also sits in this chat, presses 接单:
@@ -68,7 +92,7 @@ async def test_report_climbs_every_rung_once_then_acknowledge_stops_it(harness: 
     await h.press(WANG, GRID, grid_card.message_id, card_buttons(h, GRID)["接单"])
     assert "只有" in (h.alerts()[-1] or "")
     assert grid_card.edits == []
-    assert len(h.server.bot_messages()) == 6
+    assert len(h.server.bot_messages()) == 11
 
     # The grid worker takes it: the resident hears who, the card shows it.
     await h.press(ZHANG, GRID, grid_card.message_id, card_buttons(h, GRID)["接单"])
@@ -85,7 +109,7 @@ async def test_report_climbs_every_rung_once_then_acknowledge_stops_it(harness: 
     street_card = h.server.bot_messages(STREET)[0]
     await h.press(HUANG, STREET, street_card.message_id, card_buttons(h, STREET)["接单"])
     assert h.alerts()[-1] == "HZ-2026-000001 已由 张三 接单。"
-    assert len(h.server.bot_messages()) == 7
+    assert len(h.server.bot_messages()) == 12
     assert h.server.duplicates() == []
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.clock import FakeClock
-from escalation.engine import fire_ack_deadline
+from escalation.engine import fire_due
 from escalation.redis_index import RedisDeadlineIndex
 from escalation.routing import OrgView
 from escalation.scheduler import MemoryDeadlineIndex, Scheduler
@@ -47,11 +47,15 @@ async def test_two_workers_racing_on_one_deadline_escalate_once(
     clock.advance(timedelta(hours=2))
     notifier = CaseNotifier(Services(sessions, clock, org_view, classify))
     results = await asyncio.gather(
-        *(fire_ack_deadline(sessions, case.id, org_view, clock.now(), notifier) for _ in range(4)),
+        *(fire_due(sessions, case.id, org_view, clock.now(), notifier) for _ in range(4)),
         return_exceptions=True,
     )
-    moved = [r for r in results if isinstance(r, datetime)]
-    assert len(moved) == 1, results
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    async with sessions() as session:
+        climbs = (
+            await session.execute(select(CaseEvent).where(CaseEvent.kind == "escalated"))
+        ).scalars()
+        assert len(list(climbs)) == 1
     assert await chats_messaged(sessions) == [-1001003, -1002001, -1001002]
     async with sessions() as session:
         row = (await session.execute(select(Case))).scalar_one()
@@ -67,7 +71,7 @@ async def test_a_level_without_a_chat_is_skipped_at_once(
     notifier = CaseNotifier(Services(sessions, clock, org_view, classify))
     for _ in range(3):
         clock.advance(timedelta(hours=2))
-        await fire_ack_deadline(sessions, case.id, org_view, clock.now(), notifier)
+        await fire_due(sessions, case.id, org_view, clock.now(), notifier)
     chats = await chats_messaged(sessions)
     assert chats == [-1001003, -1002001, -1001002, -1001001, -1001999]
     async with sessions() as session:
@@ -86,15 +90,15 @@ async def test_scheduler_fires_each_deadline_once_from_the_rebuilt_index(
     notifier = CaseNotifier(Services(sessions, clock, org_view, classify))
 
     async def fire(case_id: int, now: datetime) -> datetime | None:
-        return await fire_ack_deadline(sessions, case_id, org_view, now, notifier)
+        return await fire_due(sessions, case_id, org_view, now, notifier)
 
     async def sweep(now: datetime) -> list[int]:
         async with sessions() as session:
-            return await cases.overdue_case_ids(session, now)
+            return await cases.due_case_ids(session, now)
 
     async def rebuild() -> list[tuple[int, datetime]]:
         async with sessions() as session:
-            return await cases.pending_ack_deadlines(session)
+            return await cases.pending_deadlines(session)
 
     scheduler = Scheduler(MemoryDeadlineIndex(), clock, fire, sweep, rebuild)
     assert await scheduler.start() == 3

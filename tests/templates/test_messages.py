@@ -69,6 +69,9 @@ def sample_context() -> dict[str, Any]:
         "old": EVIL,
         "new": "交通出行",
         "moved": True,
+        "chat_name": EVIL,
+        "error": EVIL,
+        "kind": "ack",
     }
 
 

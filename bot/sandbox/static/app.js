@@ -272,8 +272,9 @@ function bindComposer() {
 function applyChanges(data) {
   S.version = Math.max(S.version, data.version);
   const status = $("bot-status");
-  status.className = `pill ${data.bot.polling ? "on" : "off"}`;
-  status.textContent = data.bot.polling
+  const online = data.bot.polling || data.bot.webhook;
+  status.className = `pill ${online ? "on" : "off"}`;
+  status.textContent = online
     ? `机器人在线 · @${data.bot.username} online`
     : "机器人未连接 · bot not connected";
   let changed = false;

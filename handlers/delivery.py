@@ -1,0 +1,86 @@
+"""When a message cannot be delivered: the case must not wait on a chat nobody reads.
+
+A card that cannot reach a worker privately (they never started the bot) goes to the
+grid's staff chat instead. A unit chat the bot was removed from is skipped: the case climbs
+to the next level at once, the timeline records why, and the admins are told so they can
+fix the chat. Anything else undeliverable is recorded and reported to the admins.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from escalation.engine import MOVABLE, escalate, transition
+from escalation.routing import Stop
+from handlers.context import Services
+from handlers.notify import CaseNotifier
+from storage.cases import add_event, get_case
+from storage.outbox import OutgoingMessage, enqueue
+
+log = logging.getLogger(__name__)
+
+
+class FailedDelivery(Protocol):
+    row_id: int
+    chat_id: int
+    case_id: int | None
+    error: str
+    unreachable: bool
+
+
+async def on_delivery_failed(services: Services, failed: FailedDelivery) -> None:
+    org = services.org
+    now = services.clock.now()
+    notifier = CaseNotifier(services)
+    moved_due = None
+    async with services.sessions() as session, session.begin():
+        case = await get_case(session, failed.case_id) if failed.case_id else None
+        if case is not None:
+            add_event(
+                session,
+                case,
+                "delivery_failed",
+                now,
+                unit_id=org.staff_chats.get(failed.chat_id),
+                note=f"chat {failed.chat_id}: {failed.error[:200]}",
+            )
+        if case is not None and case.status in MOVABLE and failed.unreachable:
+            unit = org.units.get(case.current_unit_id)
+            if failed.chat_id == case.assignee_id and unit is not None:
+                # The worker on duty cannot be reached privately: the grid's chat takes it.
+                if await transition(
+                    session, case, MOVABLE, assignee_id=None, assignee_name=None, updated_at=now
+                ):
+                    await notifier.case_reached(session, case, Stop(case.level, unit), now, "new")
+            elif unit is not None and failed.chat_id == unit.chat_id:
+                if await escalate(session, case, org, now, notifier, reason="unreachable"):
+                    moved_due = case.next_due_at
+        r = services.renderer
+        admins = [p for p in org.people.values() if "admin" in p.roles]
+        for admin in admins:
+            await enqueue(
+                session,
+                OutgoingMessage(
+                    key=f"admin:{admin.telegram_id}:failed:{failed.row_id}",
+                    chat_id=admin.telegram_id,
+                    text=r.render(
+                        "admin_delivery_failed",
+                        chat_id=failed.chat_id,
+                        chat_name=_chat_name(services, failed.chat_id),
+                        number=case.number if case is not None else None,
+                        error=failed.error[:300],
+                    ),
+                ),
+                now,
+            )
+    log.warning("delivery to chat %s failed for good: %s", failed.chat_id, failed.error)
+    if moved_due is not None and services.on_deadline is not None and case is not None:
+        await services.on_deadline(case.id, moved_due)
+    services.on_outbox()
+
+
+def _chat_name(services: Services, chat_id: int) -> str:
+    unit_id = services.org.staff_chats.get(chat_id) or services.org.resident_chats.get(chat_id)
+    unit = services.org.units.get(unit_id) if unit_id else None
+    return unit.name if unit else str(chat_id)
