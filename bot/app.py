@@ -1,8 +1,10 @@
 """Wiring: the running service assembled from its parts.
 
 `GridcallApp` owns the database engine, the aiogram bot, and three loops — polling, the
-deadline scheduler and the outbox sender. Tests build it with a fake clock and no rate
-limits and call `settle()` to wait until everything that can happen now has happened.
+deadline scheduler and the outbox sender. In webhook mode an HTTP server (see
+`bot.telegram.webhook`) takes the poller's place, so that several workers can share one
+address. Tests build it with a fake clock and no rate limits and call `settle()` to wait
+until everything that can happen now has happened.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from aiogram import Bot, Dispatcher
@@ -25,6 +28,7 @@ from bot.telegram.polling import ALLOWED_UPDATES, Poller
 from bot.telegram.router import build_router
 from bot.telegram.transport import AiogramTransport
 from bot.telegram.webhook import WEBHOOK_PATH, WebhookServer, secret_problem
+from escalation.batch import fire_batch
 from escalation.clock import Clock, SystemClock
 from escalation.engine import fire_due
 from escalation.redis_index import RedisDeadlineIndex
@@ -32,10 +36,11 @@ from escalation.scheduler import DeadlineIndex, MemoryDeadlineIndex, Scheduler
 from handlers.context import Services
 from handlers.core import Core
 from handlers.notify import CaseNotifier
-from storage import cases, outbox
+from storage import cases
 from storage.db import create_engine, migrate, sessionmaker
 from storage.org_import import import_org, load_view
 from storage.orgfile import OrgConfig
+from templates.render import Renderer
 from triage.classifier import classify
 from triage.llm import LLMConfig, LLMTriager
 
@@ -54,11 +59,15 @@ class AppConfig:
     llm: LLMConfig | None = None
     # "polling": one worker asks Telegram for updates. "webhook": Telegram POSTs them to
     # `listen_host:listen_port` + /webhook/telegram, so several workers can share one address.
-    mode: Literal["polling", "webhook"] = "polling"
+    # "worker": no update intake at all, only the deadline scheduler and the outbox sender
+    # (more hands for a shared Redis index next to one polling or webhook worker).
+    mode: Literal["polling", "webhook", "worker"] = "polling"
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080  # 0: any free port (see GridcallApp.webhook_port)
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_url: str | None = None  # registered with setWebhook at start when set
+    # Namespace of this bot's Redis keys, so two bots (or test runs) can share one Redis.
+    redis_prefix: str = "gridcall"
 
 
 class GridcallApp:
@@ -98,12 +107,20 @@ class GridcallApp:
         )
         me = await self.bot.get_me()
         self.sender = OutboxSender(
-            self.sessions, AiogramTransport(self.bot), self.clock, self.config.limits
+            self.sessions,
+            AiogramTransport(self.bot),
+            self.clock,
+            self.config.limits,
+            renderer=Renderer(view.language, view.timezone),
         )
         self.index: DeadlineIndex
         if self.config.redis_url:
             self.redis = Redis.from_url(self.config.redis_url)
-            self.index = RedisDeadlineIndex(self.redis)
+            self.index = RedisDeadlineIndex(
+                self.redis, key=f"{self.config.redis_prefix}:deadlines:ack"
+            )
+            # Every worker of this bot shares Telegram's limits (in-process while Redis is down).
+            self.sender.use_redis(self.redis, bot=me.id)
         else:
             self.index = MemoryDeadlineIndex()
         self.services = Services(
@@ -133,7 +150,29 @@ class GridcallApp:
             async with self.sessions() as session:
                 return await cases.pending_deadlines(session)
 
-        self.scheduler = Scheduler(self.index, self.clock, fire, sweep, rebuild)
+        async def fire_many(
+            ids: list[int],
+            now: datetime,
+            on_commit: Callable[[dict[int, datetime | None]], Awaitable[None]],
+        ) -> dict[int, datetime | None]:
+            async def committed(results: dict[int, datetime | None]) -> None:
+                await on_commit(results)
+                self.sender.wake()
+
+            return await fire_batch(
+                self.sessions, ids, self.services.org, now, notifier, on_commit=committed
+            )
+
+        self.scheduler = Scheduler(
+            self.index,
+            self.clock,
+            fire,
+            sweep,
+            rebuild,
+            fire_batch=fire_many,
+            # A shared index: an overdue case may be in another worker's hands right now.
+            sweep_grace=timedelta(seconds=2) if self.redis is not None else timedelta(0),
+        )
         self.services.on_deadline = self.scheduler.schedule
         restored = await self.scheduler.start()
         log.info("deadline index rebuilt: %s running deadlines", restored)
@@ -147,6 +186,8 @@ class GridcallApp:
         ]
         if self.config.mode == "webhook":
             await self._serve_webhook()
+        elif self.config.mode == "worker":
+            log.info("worker mode: deadlines and outbox only, no updates taken")
         else:
             # A webhook left set (by webhook workers) makes getUpdates fail with 409.
             await self.bot.delete_webhook(drop_pending_updates=False)
@@ -213,9 +254,9 @@ class GridcallApp:
         nxt = await self.index.next_due()
         if nxt is not None and nxt <= now:
             return False
+        if await self.sender.has_work(now):  # due rows held back by pacing are not work
+            return False
         async with self.sessions() as session:
-            if await outbox.due_ids(session, now, limit=1):
-                return False
             if await cases.due_case_ids(session, now, limit=1):
                 return False
         return True

@@ -178,12 +178,13 @@ def _listen_address(
 @click.option("--config", "org_file", required=True, type=click.Path(dir_okay=False))
 @click.option(
     "--mode",
-    type=click.Choice(["polling", "webhook"]),
+    type=click.Choice(["polling", "webhook", "worker"]),
     default="polling",
     show_default=True,
     help="polling: one worker asks Telegram for updates. webhook: Telegram POSTs them to "
     "/webhook/telegram (needs GRIDCALL_WEBHOOK_SECRET; GRIDCALL_WEBHOOK_URL, when set, is "
-    "registered with setWebhook), so several workers can serve one address.",
+    "registered with setWebhook), so several workers can serve one address. worker: no "
+    "updates, only deadlines and the outbox (more workers sharing GRIDCALL_REDIS_URL).",
 )
 @click.option(
     "--listen",
@@ -236,8 +237,9 @@ def run(org_file: str, mode: str, listen: tuple[str, int] | None) -> None:
         api_url=settings.telegram_api_url,
         database_url=settings.database_url,
         redis_url=settings.redis_url,
+        redis_prefix=settings.redis_prefix,
         llm=llm,
-        mode="webhook" if mode == "webhook" else "polling",
+        mode="webhook" if mode == "webhook" else "worker" if mode == "worker" else "polling",
         listen_host=host,
         listen_port=port,
         webhook_secret=(

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     telegram_api_url: str = PUBLIC_BOT_API
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
+    # Namespace of the bot's Redis keys: two bots (or test runs) can share one Redis.
+    redis_prefix: str = "gridcall"
     log_level: str = Field(default="INFO")
     # Optional: a district's own OpenAI-compatible model for triage (local rules otherwise).
     llm_url: str | None = None

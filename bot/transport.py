@@ -25,7 +25,17 @@ class TransientError(Exception):
 
 
 class PermanentError(Exception):
-    """Retrying will not help: the chat is gone, the bot was removed, the request is wrong."""
+    """Retrying will not help: the chat is gone, the bot was removed, the request is wrong.
+
+    `unreachable` separates "this chat cannot be written to" (403: the bot was removed or
+    blocked; 400 "chat not found") from "this request is wrong" (any other 400): the first
+    means a case waiting there must move on to someone who can be reached, the second is a
+    bug to report, not a reason to skip a level.
+    """
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class Transport(Protocol):

@@ -80,6 +80,7 @@ async def acknowledge(tx: Tx, event: InboundEvent, case: Case) -> Reply:
     )
     if not ok:
         return alert(tx, "alert_case_changed", number=case.number)
+    tx.deadlines.append((case.id, case.next_due_at))  # the resolve clock runs on
     add_event(
         tx.session,
         case,

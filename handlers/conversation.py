@@ -68,9 +68,7 @@ async def on_answer(tx: Tx, event: InboundEvent, conversation: Conversation) -> 
             unit_id=case.current_unit_id,
             note=text,
         )
-        await climb(
-            tx, event, case, actor, "returned", text, return_count=case.return_count + 1
-        )
+        await climb(tx, event, case, actor, "returned", text, return_count=case.return_count + 1)
     elif conversation.action == "escalate":
         await climb(tx, event, case, actor, "manual", text)
 
@@ -92,7 +90,7 @@ async def climb(
     if not ok:
         await reply(tx, event, "case_changed", number=case.number)
         return
-    tx.deadlines.append((case.id, case.ack_due_at))
+    tx.deadlines.append((case.id, case.next_due_at))
     if case.level == level:
         await reply(tx, event, "escalate_top", number=case.number)
         return

@@ -53,9 +53,12 @@ async def on_delivery_failed(services: Services, failed: FailedDelivery) -> None
                     session, case, MOVABLE, assignee_id=None, assignee_name=None, updated_at=now
                 ):
                     await notifier.case_reached(session, case, Stop(case.level, unit), now, "new")
-            elif unit is not None and failed.chat_id == unit.chat_id:
-                if await escalate(session, case, org, now, notifier, reason="unreachable"):
-                    moved_due = case.next_due_at
+            elif (
+                unit is not None
+                and failed.chat_id == unit.chat_id
+                and await escalate(session, case, org, now, notifier, reason="unreachable")
+            ):
+                moved_due = case.next_due_at
         r = services.renderer
         admins = [p for p in org.people.values() if "admin" in p.roles]
         for admin in admins:

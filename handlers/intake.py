@@ -6,6 +6,7 @@ place yet, so the bot keeps it (in the database) and asks which grid, or for a l
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -57,60 +58,29 @@ async def validate_report(tx: Tx, event: InboundEvent, text: str) -> bool:
     return True
 
 
-async def file_or_merge(
-    tx: Tx,
-    *,
-    grid: UnitView,
-    reporter_id: int,
-    reporter_name: str,
-    source_chat_id: int,
-    source_message_id: int | None,
-    text: str,
-    photos: list[str],
-    location: tuple[float, float] | None,
-    triage: Triage,
-) -> Case:
+@dataclass(frozen=True)
+class Report:
+    """What one resident said, where and how: the input of filing or merging."""
+
+    reporter_id: int
+    reporter_name: str
+    chat_id: int
+    message_id: int | None
+    text: str
+    photos: tuple[str, ...] = ()
+    place: tuple[float, float] | None = None
+
+
+async def file_or_merge(tx: Tx, grid: UnitView, report: Report, triage: Triage) -> Case:
     """A report joins the open case it duplicates, or becomes a new case."""
-    duplicate = await find_duplicate(tx, grid, triage, text, location)
+    duplicate = await find_duplicate(tx, grid, triage, report.text, report.place)
     if duplicate is not None:
-        await merge_into(
-            tx,
-            duplicate,
-            reporter_id=reporter_id,
-            reporter_name=reporter_name,
-            source_chat_id=source_chat_id,
-            source_message_id=source_message_id,
-            text=text,
-            place=location,
-        )
+        await merge_into(tx, duplicate, report)
         return duplicate
-    return await file_case(
-        tx,
-        grid=grid,
-        reporter_id=reporter_id,
-        reporter_name=reporter_name,
-        source_chat_id=source_chat_id,
-        source_message_id=source_message_id,
-        text=text,
-        photos=photos,
-        location=location,
-        triage=triage,
-    )
+    return await file_case(tx, grid, report, triage)
 
 
-async def file_case(
-    tx: Tx,
-    *,
-    grid: UnitView,
-    reporter_id: int,
-    reporter_name: str,
-    source_chat_id: int,
-    source_message_id: int | None,
-    text: str,
-    photos: list[str],
-    location: tuple[float, float] | None,
-    triage: Triage,
-) -> Case:
+async def file_case(tx: Tx, grid: UnitView, report: Report, triage: Triage) -> Case:
     """File, dispatch and confirm a case: one transaction, whatever happens after."""
     now = tx.now
     # The case carries the deadlines that apply to its category, fixed at filing.
@@ -120,14 +90,14 @@ async def file_case(
         number=number,
         version=1,
         status="new",
-        reporter_id=reporter_id,
-        reporter_name=reporter_name,
-        source_chat_id=source_chat_id,
-        source_message_id=source_message_id,
-        text=text,
-        photos=photos,
-        lon=location[0] if location else None,
-        lat=location[1] if location else None,
+        reporter_id=report.reporter_id,
+        reporter_name=report.reporter_name,
+        source_chat_id=report.chat_id,
+        source_message_id=report.message_id,
+        text=report.text,
+        photos=list(report.photos),
+        lon=report.place[0] if report.place else None,
+        lat=report.place[1] if report.place else None,
         category=str(triage.category),
         confidence=triage.confidence,
         priority=str(triage.priority),
@@ -141,34 +111,25 @@ async def file_case(
     )
     tx.session.add(case)
     await tx.session.flush()
-    add_reporter(
-        tx,
-        case,
-        reporter_id=reporter_id,
-        reporter_name=reporter_name,
-        source_chat_id=source_chat_id,
-        source_message_id=source_message_id,
-        text=text,
-        place=location,
-    )
+    add_reporter(tx, case, report)
     add_event(
         tx.session,
         case,
         "filed",
         now,
-        actor_id=reporter_id,
-        actor_name=reporter_name,
+        actor_id=report.reporter_id,
+        actor_name=report.reporter_name,
         to_status="new",
         unit_id=grid.id,
         note=f"{case.category} {case.confidence:.2f}",
     )
     await dispatch(tx.session, case, tx.org, now, CaseNotifier(tx.services))
-    tx.deadlines.append((case.id, case.ack_due_at))
+    tx.deadlines.append((case.id, case.next_due_at))
     unit = tx.org.units.get(case.current_unit_id)
     await tx.send(
         OutgoingMessage(
             key=f"case:{case.id}:filed",
-            chat_id=source_chat_id,
+            chat_id=report.chat_id,
             text=tx.r.render(
                 "case_filed",
                 case=case,
@@ -176,7 +137,7 @@ async def file_case(
                 unit_name=unit.name if unit else grid.name,
                 emergency=list(triage.emergency_numbers),
             ),
-            reply_to_message_id=source_message_id,
+            reply_to_message_id=report.message_id,
             case_id=case.id,
         )
     )
@@ -195,18 +156,16 @@ async def report_in_group(tx: Tx, event: InboundEvent, grid: UnitView, addressed
         return
     else:
         triage = tx.classify(text, addressed=True)
-    await file_or_merge(
-        tx,
-        grid=grid,
+    report = Report(
         reporter_id=event.user_id or 0,
         reporter_name=event.user_name,
-        source_chat_id=event.chat_id,
-        source_message_id=event.message_id,
+        chat_id=event.chat_id,
+        message_id=event.message_id,
         text=text,
-        photos=list(event.photos),
-        location=event.location,
-        triage=triage,
+        photos=event.photos,
+        place=event.location,
     )
+    await file_or_merge(tx, grid, report, triage)
 
 
 async def report_in_private(tx: Tx, event: InboundEvent) -> None:
@@ -299,15 +258,13 @@ async def file_from_pending(
             Conversation.chat_id == event.chat_id, Conversation.user_id == event.user_id
         )
     )
-    return await file_or_merge(
-        tx,
-        grid=grid,
+    report = Report(
         reporter_id=event.user_id or 0,
         reporter_name=str(pending.get("user_name") or event.user_name),
-        source_chat_id=event.chat_id,
-        source_message_id=pending.get("message_id"),
+        chat_id=event.chat_id,
+        message_id=pending.get("message_id"),
         text=text,
-        photos=list(pending.get("photos") or []),
-        location=(float(location[0]), float(location[1])) if location else None,
-        triage=triage,
+        photos=tuple(pending.get("photos") or ()),
+        place=(float(location[0]), float(location[1])) if location else None,
     )
+    return await file_or_merge(tx, grid, report, triage)

@@ -8,6 +8,8 @@ more urgent than one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 from escalation.engine import transition
@@ -20,6 +22,9 @@ from storage.models import Case, CaseReporter
 from storage.org_import import current_policy
 from storage.outbox import OutgoingMessage
 from triage.classifier import Triage
+
+if TYPE_CHECKING:
+    from handlers.intake import Report
 from triage.duplicates import Candidate, best_match
 
 MERGEABLE = ("dispatched", "acknowledged", "returned", "reopened")
@@ -70,47 +75,27 @@ async def find_duplicate(
     return next((c for c in cases if c.id == match), None)
 
 
-def add_reporter(
-    tx: Tx,
-    case: Case,
-    *,
-    reporter_id: int,
-    reporter_name: str,
-    source_chat_id: int,
-    source_message_id: int | None,
-    text: str,
-    place: tuple[float, float] | None,
-) -> None:
+def add_reporter(tx: Tx, case: Case, report: Report) -> None:
     tx.session.add(
         CaseReporter(
             case_id=case.id,
-            reporter_id=reporter_id,
-            reporter_name=reporter_name,
-            source_chat_id=source_chat_id,
-            source_message_id=source_message_id,
-            text=text,
-            lon=place[0] if place else None,
-            lat=place[1] if place else None,
+            reporter_id=report.reporter_id,
+            reporter_name=report.reporter_name,
+            source_chat_id=report.chat_id,
+            source_message_id=report.message_id,
+            text=report.text,
+            lon=report.place[0] if report.place else None,
+            lat=report.place[1] if report.place else None,
             at=tx.now,
         )
     )
 
 
-async def merge_into(
-    tx: Tx,
-    case: Case,
-    *,
-    reporter_id: int,
-    reporter_name: str,
-    source_chat_id: int,
-    source_message_id: int | None,
-    text: str,
-    place: tuple[float, float] | None,
-) -> None:
+async def merge_into(tx: Tx, case: Case, report: Report) -> None:
     known = (
         await tx.session.execute(
             select(CaseReporter.id).where(
-                CaseReporter.case_id == case.id, CaseReporter.reporter_id == reporter_id
+                CaseReporter.case_id == case.id, CaseReporter.reporter_id == report.reporter_id
             )
         )
     ).first()
@@ -125,23 +110,14 @@ async def merge_into(
                 values["ack_due_at"] = min(case.ack_due_at, policy.ack_deadline(raise_to, tx.now))
         if not await transition(tx.session, case, MERGEABLE, **values):
             return  # the case moved under us; the report is answered as a new one next time
-        add_reporter(
-            tx,
-            case,
-            reporter_id=reporter_id,
-            reporter_name=reporter_name,
-            source_chat_id=source_chat_id,
-            source_message_id=source_message_id,
-            text=text,
-            place=place,
-        )
+        add_reporter(tx, case, report)
         add_event(
             tx.session,
             case,
             "merged",
             tx.now,
-            actor_id=reporter_id,
-            actor_name=reporter_name,
+            actor_id=report.reporter_id,
+            actor_name=report.reporter_name,
             note=f"{count}",
         )
         if raise_to is not None:
@@ -149,8 +125,8 @@ async def merge_into(
     unit = tx.org.units.get(case.current_unit_id)
     await tx.send(
         OutgoingMessage(
-            key=f"case:{case.id}:merged:{source_chat_id}:{source_message_id}",
-            chat_id=source_chat_id,
+            key=f"case:{case.id}:merged:{report.chat_id}:{report.message_id}",
+            chat_id=report.chat_id,
             text=tx.r.render(
                 "case_merged",
                 case=case,
@@ -159,7 +135,7 @@ async def merge_into(
                 unit_name=unit.name if unit else "",
                 count=case.reporter_count,
             ),
-            reply_to_message_id=source_message_id,
+            reply_to_message_id=report.message_id,
             case_id=case.id,
         )
     )
@@ -181,7 +157,7 @@ async def _priority_raised(tx: Tx, case: Case, count: int) -> None:
         to_status=case.status,
         note=f"{case.priority} ({count})",
     )
-    tx.deadlines.append((case.id, case.ack_due_at))
+    tx.deadlines.append((case.id, case.next_due_at))
     unit = tx.org.units.get(case.current_unit_id)
     if unit is None or unit.chat_id is None:
         return

@@ -122,7 +122,7 @@ async def recategorize(
     )
     moved = await reroute(tx.session, case, tx.org, tx.now, CaseNotifier(tx.services), actor=actor)
     if moved:
-        tx.deadlines.append((case.id, case.ack_due_at))
+        tx.deadlines.append((case.id, case.next_due_at))
     unit = tx.org.units.get(case.current_unit_id)
     await reply(
         tx,

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -243,8 +244,24 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     platform_message_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Bundling (a burst into one chat becomes one message listing the cases; see
+    # bot/outbox_sender.py). A row with a `bundle_line` may be delivered as that line of a
+    # bundle instead of on its own; `bundle_button` keeps it actionable there.
+    bundle_line: Mapped[str | None] = mapped_column(Text, nullable=True)
+    bundle_button: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    # A member (status "bundled") points at its bundle, itself an outbox row of kind
+    # "bundle" whose text is rebuilt from its members at each delivery.
+    bundle_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # On a bundle: bumped by every change, so a delivery knows whether it showed the latest.
+    bundle_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # On a bundle: rows may still be appended (it is the newest message the bot sent there).
+    bundle_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
-    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "not_before"),
+        Index("ix_outbox_chat", "chat_id", "status"),
+        Index("ix_outbox_bundle", "bundle_id"),
+    )
 
 
 class Counter(Base):

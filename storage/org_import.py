@@ -35,7 +35,7 @@ def policy_of(org: OrgConfig) -> Policy:
             similarity=dup.similarity,
             raise_priority_at=dup.raise_priority_at,
         ),
-        remind_at=p.remind_at,
+        remind_at=p.remind_at or None,
         working_hours=(
             WorkingHours(time.fromisoformat(hours.start), time.fromisoformat(hours.end))
             if hours

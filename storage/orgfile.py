@@ -343,6 +343,10 @@ def _check_clock(value: Any) -> Any:
 
 
 ClockTime = Annotated[str, BeforeValidator(_check_clock)]
+
+
+def _off_is_zero(value: Any) -> Any:
+    return 0.0 if value is False or (isinstance(value, str) and value.lower() == "off") else value
 PartialDurations = dict[PriorityKey, Duration]
 
 
@@ -370,7 +374,8 @@ class PolicyConfig(_OrgModel):
     """Deadlines per priority and the ladder a late case climbs (四呼四应)."""
 
     duplicates: DuplicatesConfig = Field(default_factory=DuplicatesConfig)
-    remind_at: Annotated[float, Field(gt=0, lt=1)] | None = 0.75
+    # 催办 at this fraction of each deadline's span; 0 or `off` for no reminders.
+    remind_at: Annotated[float, BeforeValidator(_off_is_zero), Field(ge=0, lt=1)] = 0.75
     working_hours: WorkingHoursConfig | None = None
     max_returns: Annotated[int, Field(ge=1, le=10)] = 2
     categories: dict[CategoryCode, CategoryDeadlines] = Field(default_factory=dict)

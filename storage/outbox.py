@@ -3,26 +3,45 @@
 Messages are rows written in the transaction that caused them; a sender claims a row with a
 guarded update (so two senders never take the same one), delivers it, and records the
 platform's message id so later edits can find it.
+
+Bundles (see bot/outbox_sender.py) live here too: a bundle is an outbox row of kind
+"bundle" whose members are ordinary rows moved, by one guarded update, from "pending" to
+"bundled" — so a row is either sent on its own or delivered through exactly one bundle,
+never both, whatever several senders do at once.
 """
 
 from __future__ import annotations
 
+import html
+import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Outbox
+from storage.models import Case, Outbox
 
 Button = tuple[str, str]  # (label, callback data)
+
+#: How much of a report a bundle line quotes.
+EXCERPT = 24
 
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """A message the domain wants delivered; `key` makes it idempotent."""
+    """A message the domain wants delivered; `key` makes it idempotent.
+
+    `bundle_line` (one short HTML line) lets the sender deliver the message as a line of a
+    bundle when its chat is flooded; `bundle_button` is the button that line gets. Case
+    cards need neither: `enqueue` derives both from the card (a message with a case and
+    that case's 接单 button). An explicit empty `bundle_line` means "never bundle this".
+    """
 
     key: str
     chat_id: int
@@ -32,11 +51,69 @@ class OutgoingMessage:
     edit_message_id: int | None = None
     force_reply: bool = False
     case_id: int | None = None
+    bundle_line: str | None = None
+    bundle_button: Button | None = None
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+_TAGS = re.compile(r"<(/?)([a-z]+)[^>]*>")
+
+
+def _balanced(line: str) -> bool:
+    stack: list[str] = []
+    for closing, name in _TAGS.findall(line):
+        if not closing:
+            stack.append(name)
+        elif not stack or stack.pop() != name:
+            return False
+    return not stack
+
+
+def card_bundle_line(card_text: str, number: str, report: str) -> str:
+    """`<b>HZ-…</b> · 市政设施 · 普通 · 路灯坏了三天…` from a rendered card.
+
+    The card's own headline (number, category, priority — already in the org's language
+    and escaped) plus the start of the report; an escalated card keeps its ⬆️.
+    """
+    marker = f"<b>{html.escape(number)}</b>"
+    head = next(
+        (ln.strip() for ln in card_text.splitlines() if marker in ln and _balanced(ln)), marker
+    )
+    prefix = "⬆️ " if card_text.startswith("⬆️") and not head.startswith("⬆️") else ""
+    quote = excerpt(report)
+    return f"{prefix}{head} · {html.escape(quote)}" if quote else f"{prefix}{head}"
+
+
+async def _bundle_fields(
+    session: AsyncSession, message: OutgoingMessage
+) -> tuple[str | None, list[str] | None]:
+    """The bundle line and button of a message: given, derived for a case card, or none."""
+    if message.bundle_line == "" or message.edit_message_id is not None:
+        return None, None
+    line, button = message.bundle_line, message.bundle_button
+    if message.case_id is not None and (line is None or button is None):
+        ack = f"c:{message.case_id}:ack"
+        label = next((lbl for row in message.buttons for lbl, data in row if data == ack), None)
+        if label is not None:
+            case = await session.get(Case, message.case_id)
+            if case is not None:
+                if line is None:
+                    line = card_bundle_line(message.text, case.number, case.text)
+                if button is None:
+                    button = (f"{label} {case.number}", ack)
+    if line is None:
+        return None, None
+    return line, list(button) if button is not None else None
 
 
 async def enqueue(session: AsyncSession, message: OutgoingMessage, now: datetime) -> None:
     """Insert unless a message with the same key exists; never raises on a duplicate, so the
     surrounding transaction stays usable on PostgreSQL."""
+    bundle_line, bundle_button = await _bundle_fields(session, message)
     values = {
         "dedupe_key": message.key,
         "created_at": now,
@@ -52,6 +129,10 @@ async def enqueue(session: AsyncSession, message: OutgoingMessage, now: datetime
         "attempts": 0,
         "not_before": now,
         "platform_message_ids": [],
+        "bundle_line": bundle_line,
+        "bundle_button": bundle_button,
+        "bundle_rev": 0,
+        "bundle_open": False,
     }
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -59,43 +140,245 @@ async def enqueue(session: AsyncSession, message: OutgoingMessage, now: datetime
     await session.execute(stmt)
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Pending and due, or claimed by a sender whose lease ran out."""
+    return or_(
+        and_(Outbox.status == "pending", Outbox.not_before <= now),
+        and_(Outbox.status == "sending", Outbox.claimed_until <= now),
+    )
+
+
 async def due_ids(session: AsyncSession, now: datetime, limit: int = 100) -> list[int]:
     """Rows ready to send: pending and due, or claimed by a sender whose lease ran out."""
+    stmt = select(Outbox.id).where(_due(now)).order_by(Outbox.id).limit(limit)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def due_chats(session: AsyncSession, now: datetime, limit: int = 1000) -> list[int]:
+    """Chats with something ready to send, the longest-waiting first.
+
+    The sender walks chats, not rows: a chat that must wait for its pacing is skipped as a
+    whole, so 10,000 rows for a few paced chats never hide the chats that could go now.
+    """
+    first = func.min(Outbox.id)
     stmt = (
-        select(Outbox.id)
-        .where(
-            or_(
-                and_(Outbox.status == "pending", Outbox.not_before <= now),
-                and_(Outbox.status == "sending", Outbox.claimed_until <= now),
-            )
-        )
-        .order_by(Outbox.id)
+        select(Outbox.chat_id)
+        .where(_due(now))
+        .group_by(Outbox.chat_id)
+        .order_by(first)
         .limit(limit)
     )
     return list((await session.execute(stmt)).scalars())
 
 
-async def next_due_at(session: AsyncSession) -> datetime | None:
-    stmt = select(Outbox.not_before).where(Outbox.status == "pending").order_by(Outbox.not_before)
-    return (await session.execute(stmt.limit(1))).scalar_one_or_none()
+async def due_rows(
+    session: AsyncSession, chat_id: int, now: datetime, limit: int = 100
+) -> list[Outbox]:
+    """One chat's rows ready to send, oldest first."""
+    stmt = (
+        select(Outbox).where(Outbox.chat_id == chat_id, _due(now)).order_by(Outbox.id).limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def next_due_at(session: AsyncSession, after: datetime | None = None) -> datetime | None:
+    """The earliest `not_before` of a pending row (later than `after`, if given)."""
+    stmt = select(func.min(Outbox.not_before)).where(Outbox.status == "pending")
+    if after is not None:
+        stmt = stmt.where(Outbox.not_before > after)
+    result: datetime | None = (await session.execute(stmt)).scalar_one_or_none()
+    return result
 
 
 async def claim(session: AsyncSession, row_id: int, now: datetime, lease: timedelta) -> bool:
     stmt = (
         update(Outbox)
-        .where(
-            Outbox.id == row_id,
-            or_(
-                and_(Outbox.status == "pending", Outbox.not_before <= now),
-                and_(Outbox.status == "sending", Outbox.claimed_until <= now),
-            ),
-        )
+        .where(Outbox.id == row_id, _due(now))
         .values(status="sending", claimed_until=now + lease, attempts=Outbox.attempts + 1)
     )
     result = await session.execute(stmt)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def release(session: AsyncSession, row_id: int, not_before: datetime) -> None:
+    """Give a claimed row back because its chat must wait: not a failed attempt."""
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.id == row_id, Outbox.status == "sending")
+        .values(
+            status="pending",
+            not_before=not_before,
+            claimed_until=None,
+            attempts=case((Outbox.attempts > 0, Outbox.attempts - 1), else_=0),
+        )
+    )
+
+
 async def pending_count(session: AsyncSession) -> int:
-    stmt = select(Outbox.id).where(Outbox.status.in_(("pending", "sending")))
-    return len(list((await session.execute(stmt)).scalars()))
+    stmt = select(func.count(Outbox.id)).where(Outbox.status.in_(("pending", "sending")))
+    return int((await session.execute(stmt)).scalar_one())
+
+
+# -- bundles ---------------------------------------------------------------------------------
+
+
+async def lock(session: AsyncSession, row_id: int) -> Outbox | None:
+    """Read a row for update: on PostgreSQL two senders changing one bundle take turns
+    (SQLite serialises writers anyway)."""
+    stmt = select(Outbox).where(Outbox.id == row_id).with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def open_bundle(session: AsyncSession, chat_id: int) -> Outbox | None:
+    """The chat's bundle that rows may still be appended to, if any."""
+    stmt = (
+        select(Outbox)
+        .where(Outbox.chat_id == chat_id, Outbox.kind == "bundle", Outbox.bundle_open)
+        .order_by(Outbox.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def bundle_with_message(
+    session: AsyncSession, chat_id: int, message_id: int
+) -> Outbox | None:
+    """The bundle shown as `message_id` in `chat_id` (an edit aimed at it must not replace
+    the whole list with one card)."""
+    stmt = select(Outbox).where(
+        Outbox.chat_id == chat_id, Outbox.kind == "bundle", Outbox.edit_message_id == message_id
+    )
+    return (await session.execute(stmt.limit(1))).scalar_one_or_none()
+
+
+async def members(session: AsyncSession, bundle_id: int) -> list[Outbox]:
+    stmt = select(Outbox).where(Outbox.bundle_id == bundle_id).order_by(Outbox.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+def new_bundle(chat_id: int, now: datetime, lease: timedelta) -> Outbox:
+    """A bundle row, already claimed by the sender creating it."""
+    return Outbox(
+        dedupe_key=f"bundle:{chat_id}:{uuid.uuid4().hex}",
+        created_at=now,
+        chat_id=chat_id,
+        kind="bundle",
+        text="",
+        buttons=[],
+        force_reply=False,
+        status="sending",
+        attempts=1,
+        not_before=now,
+        claimed_until=now + lease,
+        platform_message_ids=[],
+        bundle_rev=1,
+        bundle_open=True,
+    )
+
+
+async def gather(
+    session: AsyncSession, bundle_id: int, row_ids: Sequence[int], now: datetime
+) -> list[int]:
+    """Move pending, due rows into a bundle; returns the ids that moved (a row another
+    sender took meanwhile is left alone)."""
+    if not row_ids:
+        return []
+    stmt = (
+        update(Outbox)
+        .where(
+            Outbox.id.in_(list(row_ids)),
+            Outbox.status == "pending",
+            Outbox.not_before <= now,
+            Outbox.bundle_line.is_not(None),
+        )
+        .values(status="bundled", bundle_id=bundle_id, claimed_until=None, last_error=None)
+        .returning(Outbox.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted((await session.execute(stmt)).scalars())
+
+
+async def mark_shown(
+    session: AsyncSession, bundle_id: int, member_ids: Sequence[int], now: datetime
+) -> int:
+    """Members seen for the first time in a delivered bundle: that is when they were sent."""
+    if not member_ids:
+        return 0
+    stmt = (
+        update(Outbox)
+        .where(
+            Outbox.bundle_id == bundle_id,
+            Outbox.id.in_(list(member_ids)),
+            Outbox.sent_at.is_(None),
+        )
+        .values(sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(stmt)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def close_bundles(session: AsyncSession, chat_id: int, keep: int | None = None) -> None:
+    """A new message went to the chat: older bundles are no longer its newest message, so
+    editing them would add cases where nobody looks."""
+    stmt = update(Outbox).where(
+        Outbox.chat_id == chat_id, Outbox.kind == "bundle", Outbox.bundle_open
+    )
+    if keep is not None:
+        stmt = stmt.where(Outbox.id != keep)
+    await session.execute(
+        stmt.values(bundle_open=False).execution_options(synchronize_session=False)
+    )
+
+
+def touch_bundle(bundle: Outbox, now: datetime) -> None:
+    """The bundle's content changed: bump its revision and, if it was delivered, make it
+    due again. A bundle a sender holds right now stays with that sender, which sees the new
+    revision when it finishes; a pending one keeps its time (a 429 wait still applies)."""
+    bundle.bundle_rev += 1
+    if bundle.status == "sent":
+        bundle.status = "pending"
+        bundle.not_before = now
+
+
+async def pull_out(session: AsyncSession, bundle_id: int, case_id: int, now: datetime) -> bool:
+    """The case was taken from the bundle (its card now stands on its own): its line gets
+    a ✅ and loses its button. Returns whether the bundle changed."""
+    bundle = await lock(session, bundle_id)
+    if bundle is None:
+        return False
+    changed = False
+    for row in await members(session, bundle_id):
+        if row.case_id == case_id and row.bundle_button is not None:
+            row.bundle_button = None
+            row.bundle_line = f"✅ {row.bundle_line or ''}"
+            changed = True
+    if changed:
+        touch_bundle(bundle, now)
+    return changed
+
+
+async def fail_members(
+    session: AsyncSession, bundle_id: int, error: str
+) -> list[tuple[int, int | None]]:
+    """A bundle that will never arrive takes the members nobody has seen with it (those
+    shown by an earlier delivery did arrive); returns their (row, case)."""
+    rows = [
+        m for m in await members(session, bundle_id) if m.status == "bundled" and m.sent_at is None
+    ]
+    for row in rows:
+        row.status = "failed"
+        row.last_error = error
+    return [(row.id, row.case_id) for row in rows]
+
+
+def plain_length(line: str) -> int:
+    """What Telegram counts against its 4096 characters: text without tags, entities
+    decoded."""
+    return len(html.unescape(_TAGS.sub("", line)))
+
+
+def as_buttons(value: Any) -> Button | None:
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return (str(value[0]), str(value[1]))
+    return None

@@ -46,7 +46,7 @@ from triage.rules import Cue, Rules, default_rules
 MODEL_PATH: Final = Path(__file__).resolve().parent / "model" / "triage.json"
 """The shipped model; :func:`triage.train.train` writes it, this module only reads it."""
 
-CONFIDENCE_THRESHOLD: Final = 0.4
+CONFIDENCE_THRESHOLD: Final = 0.3
 """Below this the category is ``other``: a wrong department costs a 回退 round trip."""
 
 REPORT_THRESHOLD: Final = 0.5
@@ -166,9 +166,7 @@ class Classifier:
         best = max(_CATEGORIES, key=lambda category: probs.get(category.value, 0.0))
         p_best = probs.get(best.value, 0.0) / mass
         p_other = probs.get(Category.OTHER.value, 0.0) / mass
-        if p_other >= p_best:
-            category, confidence = Category.OTHER, p_other
-        elif p_best < self.threshold:
+        if p_other >= p_best or p_best < self.threshold:
             category, confidence = Category.OTHER, p_other
         else:
             category, confidence = best, p_best

@@ -1,10 +1,11 @@
 """The trained model: two softmax heads over one sparse feature vector, and its file format.
 
 One head chooses among the ten categories, ``other`` and ``chatter``; the other among
-``urgent``, ``normal`` and ``low``. Each head's logits are divided by a temperature fitted
-at training time on out-of-fold predictions, so that its probabilities are calibrated. A linear model is enough for a few thousand short
-messages, it is fast on one core (a gather and a sum per message) and its softmax output
-is a probability that can honestly be shown as a confidence.
+``urgent``, ``normal`` and ``low``. Each head's logits are divided by a temperature
+fitted at training time on out-of-fold predictions, so that its probabilities are
+calibrated. A linear model is enough for a few thousand short messages, it is fast on
+one core (a gather and a sum per message) and its softmax output is a probability that
+can honestly be shown as a confidence.
 
 The file is JSON, written so that the same model always gives the same bytes:
 

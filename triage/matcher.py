@@ -43,8 +43,10 @@ class Match(Generic[T]):
 class PhraseMatcher(Generic[T]):
     """Finds lexicon phrases in text normalised by :func:`triage.normalize.normalize`.
 
-    Built once per lexicon; :meth:`find` is then a bounded number of ``str.find`` calls, so
-    the cost depends on the lexicon and the capped text length, never on the raw input.
+    Built once per lexicon; :meth:`find` then looks only at the phrases whose first two
+    characters occur in the text and makes a bounded number of ``str.find`` calls for each,
+    so the cost depends on the capped text length, never on the raw input, and hardly on
+    the size of the lexicon.
     """
 
     def __init__(self, entries: Iterable[tuple[str, T]]) -> None:
@@ -59,6 +61,11 @@ class PhraseMatcher(Generic[T]):
             ((phrase, tuple(payloads)) for phrase, payloads in grouped.items()),
             key=lambda item: (-len(item[0]), item[0]),
         )
+        # Index by first two characters (one for one-character phrases), so that a message
+        # only looks at phrases that can occur in it instead of at the whole lexicon.
+        self._by_start: dict[str, list[int]] = {}
+        for rank, (phrase, _) in enumerate(self._phrases):
+            self._by_start.setdefault(phrase[:2], []).append(rank)
 
     def __len__(self) -> int:
         return len(self._phrases)
@@ -67,12 +74,14 @@ class PhraseMatcher(Generic[T]):
         """Non-overlapping matches in text order."""
         if not text:
             return []
-        present = set(text)
+        index = self._by_start
+        starts = {text[i : i + 2] for i in range(len(text) - 1)}
+        starts.update(text)
+        ranks = sorted(rank for start in starts if start in index for rank in index[start])
         taken = bytearray(len(text))
         found: list[Match[T]] = []
-        for phrase, payloads in self._phrases:
-            if phrase[0] not in present:
-                continue
+        for rank in ranks:
+            phrase, payloads = self._phrases[rank]
             hits = tries = 0
             start = text.find(phrase)
             while start != -1 and hits < MAX_HITS_PER_PHRASE and tries < MAX_TRIES_PER_PHRASE:

@@ -11,12 +11,16 @@ chance or on the machine:
   loop, instead of BLAS matrix products whose summation order depends on threads and CPU;
 * weights rounded to four decimals when written (see :mod:`triage.linear`), which also
   absorbs last-bit differences between CPUs' ``exp``;
-* features, classes and file keys in sorted order.
+* features, classes and file keys in sorted order; folds and augmentation chosen by hashes
+  of the text.
 
-The model is a multinomial logistic regression with L2 regularisation, optimised with Adam.
-Classes are weighted inversely to their frequency so that a small category counts as much
-as a big one (the target is macro-F1), and urgent examples are weighted up in the priority
-head because a missed emergency costs more than a false alarm.
+The model is a multinomial logistic regression per head with L2 regularisation, optimised
+with Adam. Classes are weighted inversely to their frequency so that a small category
+counts as much as a big one (the target is macro-F1), and urgent examples are weighted up
+in the priority head because a missed emergency costs more than a false alarm. Some
+reports also train wrapped in a greeting or thanks (:func:`augment`), and each head gets a
+temperature fitted on out-of-fold predictions (:func:`_calibrate`) so that its
+probabilities can be shown as confidences.
 """
 
 from __future__ import annotations
@@ -43,9 +47,10 @@ from triage.rules import Rules
 class Settings:
     """Every choice that shapes the model; stored in the model file's ``meta``."""
 
-    min_df: int = 2
-    """An n-gram must occur in this many training examples to become a feature: one-off
-    n-grams are mostly names and typos that only teach the model to memorise."""
+    min_df: int = 1
+    """An n-gram must occur in this many training examples to become a feature. One is
+    enough: cross-validation on the training split preferred keeping rare n-grams, since
+    in a short report the rare word is often the one that decides."""
     iterations: int = 100
     learning_rate: float = 0.2
     l2: float = 1e-5
@@ -58,6 +63,9 @@ class Settings:
     """Weight classes inversely to their frequency (macro-F1 treats them alike)."""
     urgent_weight: float = 2.0
     """Extra weight of urgent examples in the priority head (after class balancing)."""
+    augment: int = 3
+    """One report in this many also trains in a copy wrapped in a greeting or thanks (see
+    :func:`augment`); 0 turns it off."""
     calibration_folds: int = 3
     """Folds for fitting the temperatures (see :func:`_calibrate`); 1 turns it off."""
     accept_share: float = 0.2
@@ -106,21 +114,27 @@ class _Matrix:
 
     def times(self, weights: FloatArray) -> FloatArray:
         """X·W, summing each row's terms in column order."""
-        terms = self.vals[:, None] * weights[self.cols]
+        terms = np.take(weights, self.cols, axis=0)
+        terms *= self.vals[:, None]
         result: FloatArray = np.add.reduceat(terms, self.row_starts, axis=0)
         return result
 
     def transpose_times(self, residual: FloatArray) -> FloatArray:
         """Xᵀ·R, summing each column's terms in row order."""
-        terms = self.t_vals[:, None] * residual[self.t_rows]
+        terms = np.take(residual, self.t_rows, axis=0)
+        terms *= self.t_vals[:, None]
         result: FloatArray = np.add.reduceat(terms, self.col_starts, axis=0)
         return result
 
 
-def _vocabulary(rows: Sequence[dict[str, float]], min_df: int) -> list[str]:
+def _vocabulary(rows: Sequence[dict[str, float]], origins: Sequence[int], min_df: int) -> list[str]:
+    """Features seen in at least ``min_df`` original examples (a copy is no new evidence)."""
+    documents: dict[int, set[str]] = {}
+    for row, origin in zip(rows, origins, strict=True):
+        documents.setdefault(origin, set()).update(row.keys())
     counts: Counter[str] = Counter()
-    for row in rows:
-        counts.update(row.keys())
+    for names in documents.values():
+        counts.update(names)
     return sorted(
         name
         for name, count in counts.items()
@@ -208,6 +222,68 @@ def _targets(
     return y_label, y_priority, w_label, w_priority
 
 
+_PLEASANTRIES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "zh": (
+        ("大家好，", ""),
+        ("你好，", ""),
+        ("早上好，", ""),
+        ("", "，谢谢"),
+        ("", "，辛苦了"),
+        ("麻烦一下，", ""),
+        ("", "，谢谢网格员"),
+        ("哈哈，", ""),
+    ),
+    "yue": (
+        ("早晨，", ""),
+        ("大家好，", ""),
+        ("", "，唔该晒"),
+        ("", "，唔该"),
+        ("", "，多谢"),
+        ("哈哈，", ""),
+    ),
+    "en": (
+        ("Hi all, ", ""),
+        ("Hello, ", ""),
+        ("Good morning, ", ""),
+        ("", " Thanks!"),
+        ("", " Thank you"),
+        ("", ", cheers"),
+        ("lol ", ""),
+    ),
+}
+"""Wrappings of a report that leave it a report: residents greet and thank in the same
+message as they report, and a corpus of bare reports would teach the model that any
+greeting means chatter."""
+
+
+def augment(examples: Sequence[Example], every: int) -> tuple[list[Example], list[int]]:
+    """``examples`` plus wrapped copies of one report in ``every`` (chosen by hash).
+
+    Returns the examples and, for each, the index of the example it was made from (itself
+    for an original), so that a copy is never separated from its original: they count as
+    one document for the vocabulary and fall in the same calibration fold. The copies get
+    the same label, priority and acceptable labels; which reports are copied and how they
+    are wrapped depends only on their text, so the result is fixed.
+    """
+    out = list(examples)
+    origins = list(range(len(examples)))
+    if every <= 0:
+        return out, origins
+    for index, example in enumerate(examples):
+        if not example.is_report:
+            continue
+        digest = hashlib.sha256(b"gridcall-triage-augment\x00" + example.text.encode()).digest()
+        if digest[0] % every:
+            continue
+        kind = "en" if example.form == "en" else "yue" if example.form == "yue" else "zh"
+        choices = _PLEASANTRIES[kind]
+        prefix, suffix = choices[digest[1] % len(choices)]
+        text = prefix + example.text.strip() + suffix
+        out.append(Example(text, example.label, example.priority, example.form, example.accept))
+        origins.append(index)
+    return out, origins
+
+
 def _softmax_rows(z: FloatArray) -> FloatArray:
     shifted = np.exp(z - z.max(axis=1, keepdims=True))
     result: FloatArray = shifted / shifted.sum(axis=1, keepdims=True)
@@ -215,10 +291,13 @@ def _softmax_rows(z: FloatArray) -> FloatArray:
 
 
 def _optimise(
-    rows: Sequence[dict[str, float]], examples: Sequence[Example], settings: Settings
+    rows: Sequence[dict[str, float]],
+    examples: Sequence[Example],
+    origins: Sequence[int],
+    settings: Settings,
 ) -> tuple[list[str], FloatArray, FloatArray]:
     """Vocabulary, weights and bias of both heads, by full-batch Adam for fixed steps."""
-    vocabulary = _vocabulary(rows, settings.min_df)
+    vocabulary = _vocabulary(rows, origins, settings.min_df)
     x = _matrix(rows, vocabulary)
     y_label, y_priority, w_label, w_priority = _targets(examples, settings)
     r_label = w_label[:, None] / w_label.sum()
@@ -237,24 +316,49 @@ def _optimise(
     bias = np.zeros(outputs)
     m_w, v_w = np.zeros_like(weights), np.zeros_like(weights)
     m_b, v_b = np.zeros_like(bias), np.zeros_like(bias)
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    beta1, beta2 = _BETA1, _BETA2
     for step in range(1, settings.iterations + 1):
         z = x.times(weights) + bias
         residual = np.empty_like(z)
         residual[:, :split] = (_softmax_rows(z[:, :split]) - y_label) * r_label
         residual[:, split:] = (_softmax_rows(z[:, split:]) - y_priority) * r_priority
-        g_w = x.transpose_times(residual) + l2 * weights
+        g_w = x.transpose_times(residual)
+        g_w += l2 * weights
         if mask is not None:
             g_w *= mask
         g_b = residual.sum(axis=0)
-        m_w = beta1 * m_w + (1 - beta1) * g_w
-        v_w = beta2 * v_w + (1 - beta2) * g_w * g_w
-        m_b = beta1 * m_b + (1 - beta1) * g_b
-        v_b = beta2 * v_b + (1 - beta2) * g_b * g_b
         c1, c2 = 1 - beta1**step, 1 - beta2**step
-        weights -= settings.learning_rate * (m_w / c1) / (np.sqrt(v_w / c2) + eps)
-        bias -= settings.learning_rate * (m_b / c1) / (np.sqrt(v_b / c2) + eps)
+        _adam(weights, g_w, m_w, v_w, settings.learning_rate, c1, c2)
+        _adam(bias, g_b, m_b, v_b, settings.learning_rate, c1, c2)
     return vocabulary, weights, bias
+
+
+_BETA1: Final = 0.9
+_BETA2: Final = 0.999
+_EPS: Final = 1e-8
+
+
+def _adam(
+    param: FloatArray,
+    grad: FloatArray,
+    m: FloatArray,
+    v: FloatArray,
+    rate: float,
+    c1: float,
+    c2: float,
+) -> None:
+    """One Adam step in place (``grad`` is used as scratch space)."""
+    m *= _BETA1
+    m += (1 - _BETA1) * grad
+    grad *= grad
+    v *= _BETA2
+    v += (1 - _BETA2) * grad
+    np.divide(v, c2, out=grad)
+    np.sqrt(grad, out=grad)
+    grad += _EPS
+    np.divide(m, grad, out=grad)
+    grad *= rate / c1
+    param -= grad
 
 
 def _fold(text: str, folds: int) -> int:
@@ -283,26 +387,33 @@ def _best_temperature(logits: FloatArray, right: FloatArray, keep: FloatArray) -
 
 
 def _calibrate(
-    rows: Sequence[dict[str, float]], examples: Sequence[Example], settings: Settings
+    rows: Sequence[dict[str, float]],
+    examples: Sequence[Example],
+    origins: Sequence[int],
+    settings: Settings,
 ) -> tuple[float, float]:
     """Temperatures of the two heads, fitted on out-of-fold predictions.
 
     A model scores its own training examples too confidently, so the temperature is chosen
     on predictions for examples it did not see: the training set is cut into folds by a
-    hash of the text, each fold is predicted by a model trained on the others, and one
-    temperature per head minimises the log loss of all those predictions.
+    hash of the text (a copy goes with its original), each fold is predicted by a model
+    trained on the others, and one temperature per head minimises the log loss of those
+    predictions on the original examples.
     """
     folds = settings.calibration_folds
     split = len(LABELS)
     logits = np.zeros((len(examples), split + len(PRIORITIES)))
-    assignment = [_fold(example.text, folds) for example in examples]
+    assignment = [_fold(examples[origin].text, folds) for origin in origins]
     for fold in range(folds):
         inside = [i for i, f in enumerate(assignment) if f != fold]
-        outside = [i for i, f in enumerate(assignment) if f == fold]
+        outside = [i for i, f in enumerate(assignment) if f == fold and origins[i] == i]
         if not inside or not outside:
             continue
         vocabulary, weights, bias = _optimise(
-            [rows[i] for i in inside], [examples[i] for i in inside], settings
+            [rows[i] for i in inside],
+            [examples[i] for i in inside],
+            [origins[i] for i in inside],
+            settings,
         )
         model = LinearModel(
             labels=LABELS,
@@ -319,10 +430,11 @@ def _calibrate(
         for label in example.acceptable:
             right[i, label_index[label]] = 1.0
     _, y_priority, _, _ = _targets(examples, settings)
+    original = np.array([1.0 if origin == i else 0.0 for i, origin in enumerate(origins)])
     reports = np.array([1.0 if e.priority and e.is_report else 0.0 for e in examples])
     return (
-        _best_temperature(logits[:, :split], right, np.ones(len(examples))),
-        _best_temperature(logits[:, split:], y_priority, reports),
+        _best_temperature(logits[:, :split], right, original),
+        _best_temperature(logits[:, split:], y_priority, original * reports),
     )
 
 
@@ -333,11 +445,12 @@ def fit(
     if not examples:
         raise ValueError("no training examples")
     engine = rules if rules is not None else Rules()
-    rows = [extract(example.text, engine)[2] for example in examples]
+    training, origins = augment(examples, settings.augment)
+    rows = [extract(example.text, engine)[2] for example in training]
     temperatures = (1.0, 1.0)
     if settings.calibration_folds > 1:
-        temperatures = _calibrate(rows, examples, settings)
-    vocabulary, weights, bias = _optimise(rows, examples, settings)
+        temperatures = _calibrate(rows, training, origins, settings)
+    vocabulary, weights, bias = _optimise(rows, training, origins, settings)
     corpus_hash = hashlib.sha256()
     for example in examples:
         corpus_hash.update(example.text.encode("utf-8") + b"\x00" + example.label.encode())

@@ -9,6 +9,8 @@ from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -35,6 +37,25 @@ def keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
+# 400s that mean "this chat cannot be written to", not "this request is wrong".
+UNREACHABLE_400 = (
+    "chat not found",
+    "peer_id_invalid",
+    "group chat was deactivated",
+    "chat_write_forbidden",
+    "not enough rights to send",
+    "have no rights to send",
+)
+
+
+def unreachable(exc: TelegramAPIError) -> bool:
+    """403 (kicked, blocked, never started), a migrated group, or a 400 naming the chat."""
+    if isinstance(exc, TelegramForbiddenError | TelegramMigrateToChat):
+        return True
+    text = exc.message.lower()
+    return any(marker in text for marker in UNREACHABLE_400)
+
+
 async def translated(call: Callable[[], Awaitable[T]]) -> T:
     try:
         return await call()
@@ -43,7 +64,7 @@ async def translated(call: Callable[[], Awaitable[T]]) -> T:
     except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
         raise TransientError(str(exc)) from exc
     except TelegramAPIError as exc:
-        raise PermanentError(str(exc)) from exc
+        raise PermanentError(str(exc), unreachable=unreachable(exc)) from exc
 
 
 class AiogramTransport:

@@ -41,6 +41,7 @@ class Harness:
         redis_url: str | None = None,
         *,
         webhook: bool = False,
+        limits: bool = False,
     ) -> None:
         self.org = org
         self.database_url = database_url
@@ -48,7 +49,14 @@ class Harness:
         self.clock = FakeClock()
         # Webhook mode: the sandbox keeps retrying a while (100 x 0.05 s), so an update sent
         # while the app restarts waits for it, as Telegram's would.
-        self.server = SandboxServer(webhook_max_tries=100 if webhook else 5)
+        # `limits=True`: the app paces with Telegram's real limits and the sandbox enforces
+        # them (429 when exceeded), both on this harness's fake clock.
+        self.limits = limits
+        self.server = SandboxServer(
+            webhook_max_tries=100 if webhook else 5,
+            enforce_limits=limits,
+            now=lambda: self.clock.now().timestamp(),
+        )
         self.app: GridcallApp | None = None
         self.webhook = webhook
         self.webhook_url: str | None = None
@@ -78,7 +86,7 @@ class Harness:
             database_url=self.database_url,
             redis_url=self.redis_url,
             clock=self.clock,
-            limits=SendLimits.unlimited(),
+            limits=SendLimits() if self.limits else SendLimits.unlimited(),
             poll_timeout=1,
             mode="webhook" if self.webhook else "polling",
             listen_host="127.0.0.1",

@@ -85,7 +85,7 @@ async def test_filing_is_one_transaction_with_its_events_and_messages(
         )
     assert (case.status, case.level, case.category) == ("dispatched", "grid", "safety")
     assert kinds == ["filed", "dispatched"]
-    assert scheduled == [(case.id, case.ack_due_at)]
+    assert scheduled == [(case.id, case.next_due_at)]  # the first reminder (催办)
     assert case.policy["ack"]["normal"] == 7200  # the policy is copied onto the case
 
 

@@ -1,0 +1,336 @@
+"""Firing many due deadlines in a few transactions instead of one each.
+
+`engine.fire_due` handles one case per transaction: a read, a guarded update, an event and
+an outbox row, each a round trip, plus SQLAlchemy's overhead — a few milliseconds a case.
+A thousand deadlines due in the same second (a burst of reports an hour ago, a policy
+change, a restart after an outage) would then be fired over several seconds. `fire_batch`
+loads a chunk of due cases with one query and commits all their escalations together:
+
+* **The decisions are the engine's.** Each case goes through `engine.tick` exactly as
+  `fire_due` would run it, against a `_PlanningSession` that stands in for the database
+  session: the guarded updates succeed on paper (the engine mirrors every value it writes
+  onto the `Case` object), events and outbox rows are recorded instead of written, reads
+  pass through. Nothing is re-implemented here, so nothing can drift from the engine.
+* **The guard is kept per case.** The recorded changes become one UPDATE per chunk (on
+  PostgreSQL ``UPDATE … FROM (VALUES …) WHERE version = old RETURNING id``; on SQLite one
+  guarded UPDATE each, in the same transaction) that applies only where the row still has
+  the version that was read. Events and outbox rows are then written, in bulk, for the
+  winners only; the outbox's unique `dedupe_key` (ON CONFLICT DO NOTHING, as in
+  `storage.outbox.enqueue`) stays the last guard against a message written twice.
+* **Workers do not step on each other.** On PostgreSQL the chunk is read ``FOR UPDATE`` in
+  id order: a second worker given the same case (a sweep racing a claim) waits for the
+  first to commit, then reads the new row and finds nothing due — and two workers locking
+  overlapping chunks in the same order cannot deadlock.
+
+The result is what `fire_due` would have written, case by case — the same events, outbox
+rows and keys, and `next_due_at` — which `tests/escalation/test_scheduler_batch.py` checks
+on SQLite and PostgreSQL. Anything the batch cannot defer safely (a write it does not know)
+raises `BatchUnsupported`; the scheduler then fires those cases one by one with `fire_due`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import BigInteger, Integer, bindparam, column, insert, select, update, values
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.selectable import Select
+from sqlalchemy.sql.util import find_tables
+
+from escalation.engine import Notifier, next_due, tick
+from escalation.routing import OrgView
+from storage.models import Case, CaseEvent, Outbox
+
+#: Cases per transaction: large enough that round trips stop mattering, small enough that a
+#: chunk's row locks are held for tens of milliseconds, not seconds.
+CHUNK_SIZE = 200
+#: As in `fire_due`: after an outage several things may be due at once (a deadline, then the
+#: next level's deadline too); at most this many steps per case per firing.
+MAX_STEPS = 8
+
+CASES = Case.__table__
+EVENTS = CaseEvent.__table__
+OUTBOX = Outbox.__table__
+_CASE_COLUMNS: tuple[str, ...] = tuple(a.key for a in sa_inspect(Case).column_attrs)
+_EVENT_COLUMNS: tuple[str, ...] = tuple(
+    a.key for a in sa_inspect(CaseEvent).column_attrs if a.key != "id"
+)
+
+Results = dict[int, datetime | None]
+OnCommit = Callable[[Results], Awaitable[None]]
+
+
+class BatchUnsupported(Exception):
+    """The engine or the notifier did something a batch cannot record and replay."""
+
+
+@dataclass
+class _Plan:
+    """One case: its state as read, and what the engine decided to write."""
+
+    case: Case
+    before: dict[str, Any]
+    events: list[CaseEvent] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    changes: tuple[str, ...] = ()
+
+
+class _Changed:
+    """The result a guarded UPDATE gives the engine while planning: "one row changed"."""
+
+    rowcount = 1
+
+
+_CHANGED = _Changed()
+
+
+def _table_name(table: object) -> str | None:
+    name = getattr(table, "name", None)
+    return name if isinstance(name, str) else None
+
+
+def _outbox_values(statement: Insert) -> dict[str, Any]:
+    """The row `storage.outbox.enqueue` inserts, taken from its statement.
+
+    Only its shape is accepted: one row of plain values, ON CONFLICT (dedupe_key) DO
+    NOTHING. Anything else could mean other semantics, so the batch refuses it.
+    """
+    conflict = statement._post_values_clause
+    target = list(getattr(conflict, "inferred_target_elements", None) or [])
+    if (
+        statement._multi_values
+        or not statement._values
+        or type(conflict).__name__ != "OnConflictDoNothing"
+        or [getattr(t, "key", t) for t in target] != ["dedupe_key"]
+    ):
+        raise BatchUnsupported("an outbox insert other than enqueue's")
+    row: dict[str, Any] = {}
+    for key, value in statement._values.items():
+        if not isinstance(value, BindParameter):
+            raise BatchUnsupported("an outbox insert with a SQL expression")
+        row[str(getattr(key, "key", key))] = value.value
+    return row
+
+
+class _PlanningSession:
+    """Stands in for `AsyncSession` while the engine decides what to do with a case.
+
+    Writes are recorded on the current plan (the engine mirrors each guarded update onto the
+    `Case` object, so the object *is* the new row); reads go to the real session, except
+    reads of the cases table, which would see the rows as they were before the plan.
+    """
+
+    def __init__(self, real: AsyncSession, cases: Mapping[int, Case]) -> None:
+        self._real = real
+        self._cases = cases
+        self.plan: _Plan | None = None
+
+    @property
+    def bind(self) -> Any:
+        return self._real.bind
+
+    def _current(self) -> _Plan:
+        if self.plan is None:
+            raise BatchUnsupported("a write outside of a case's plan")
+        return self.plan
+
+    async def execute(self, statement: Any, params: Any = None, **kw: Any) -> Any:
+        if isinstance(statement, Update) and _table_name(statement.table) == CASES.name:
+            self._current()
+            return _CHANGED
+        if isinstance(statement, Insert) and _table_name(statement.table) == OUTBOX.name:
+            self._current().outbox.append(_outbox_values(statement))
+            return _CHANGED
+        if isinstance(statement, Select):
+            if any(_table_name(t) == CASES.name for t in find_tables(statement)):
+                raise BatchUnsupported("a read of the cases table while planning")
+            return await self._real.execute(statement, params, **kw)
+        raise BatchUnsupported(f"a statement the batch cannot defer: {type(statement).__name__}")
+
+    def add(self, instance: object, _warn: bool = True) -> None:
+        if not isinstance(instance, CaseEvent):
+            raise BatchUnsupported(f"session.add of a {type(instance).__name__}")
+        self._current().events.append(instance)
+
+    async def get(self, entity: Any, ident: Any, **kw: Any) -> Any:
+        if entity is Case:
+            if ident in self._cases:
+                return self._cases[ident]
+            raise BatchUnsupported("a read of another case while planning")
+        return await self._real.get(entity, ident, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        raise BatchUnsupported(f"session.{name} is not available while planning a batch")
+
+
+def _snapshot(case: Case) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in _CASE_COLUMNS:
+        value = getattr(case, key)
+        out[key] = list(value) if isinstance(value, list) else value
+    return out
+
+
+async def _plan(
+    planner: _PlanningSession, case: Case, org: OrgView, now: datetime, notifier: Notifier
+) -> _Plan:
+    """What `fire_due` would do to this case, without writing it: the same `tick`, repeated
+    while something is still due, at most MAX_STEPS times."""
+    plan = _Plan(case=case, before=_snapshot(case))
+    planner.plan = plan
+    session = cast(AsyncSession, planner)
+    try:
+        for _ in range(MAX_STEPS):
+            acted = await tick(session, case, org, now, notifier)
+            due = next_due(case)
+            if not acted or due is None or due > now:
+                break
+    finally:
+        planner.plan = None
+    plan.changes = tuple(k for k in _CASE_COLUMNS if getattr(case, k) != plan.before[k])
+    return plan
+
+
+async def _write_cases_postgres(session: AsyncSession, group: Sequence[_Plan]) -> set[int]:
+    cols = group[0].changes
+    data = values(
+        column("id", BigInteger()),
+        column("old_version", Integer()),
+        *(column(c, CASES.c[c].type) for c in cols),
+        name="v",
+    ).data([(p.case.id, p.before["version"], *(getattr(p.case, c) for c in cols)) for p in group])
+    stmt = (
+        update(CASES)
+        .where(CASES.c.id == data.c.id, CASES.c.version == data.c.old_version)
+        .values({CASES.c[c]: data.c[c] for c in cols})
+        .returning(CASES.c.id)
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def _write_cases_sqlite(session: AsyncSession, group: Sequence[_Plan]) -> set[int]:
+    cols = group[0].changes
+    stmt = (
+        update(CASES)
+        .where(CASES.c.id == bindparam("b_id"), CASES.c.version == bindparam("b_old"))
+        .values({CASES.c[c]: bindparam(f"b_{c}", type_=CASES.c[c].type) for c in cols})
+    )
+    won: set[int] = set()
+    for p in group:
+        params = {"b_id": p.case.id, "b_old": p.before["version"]}
+        params.update({f"b_{c}": getattr(p.case, c) for c in cols})
+        result = await session.execute(stmt, params)
+        if result.rowcount:  # type: ignore[attr-defined]
+            won.add(p.case.id)
+    return won
+
+
+async def _write_cases(session: AsyncSession, plans: Iterable[_Plan], dialect: str) -> set[int]:
+    """Apply each plan's changes where the row still has the version read; returns the ids
+    whose update applied (the winners)."""
+    groups: dict[tuple[str, ...], list[_Plan]] = {}
+    for plan in plans:
+        groups.setdefault(plan.changes, []).append(plan)
+    won: set[int] = set()
+    for group in groups.values():
+        if dialect == "postgresql":
+            won |= await _write_cases_postgres(session, group)
+        else:
+            won |= await _write_cases_sqlite(session, group)
+    return won
+
+
+def _grouped(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows by their set of keys, first-seen order kept: one executemany needs one shape."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    return list(groups.values())
+
+
+async def _write_rows(session: AsyncSession, winners: Sequence[_Plan], dialect: str) -> None:
+    """The winners' events and outbox rows, each table in one bulk insert, in the order the
+    engine produced them."""
+    events = [{k: getattr(event, k) for k in _EVENT_COLUMNS} for p in winners for event in p.events]
+    for rows in _grouped(events):
+        await session.execute(insert(EVENTS), rows)
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    messages = [row for p in winners for row in p.outbox]
+    for rows in _grouped(messages):
+        stmt = dialect_insert(OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        await session.execute(stmt, rows)
+
+
+async def _fire_chunk(
+    sessions: async_sessionmaker[AsyncSession],
+    case_ids: Sequence[int],
+    org: OrgView,
+    now: datetime,
+    notifier: Notifier,
+) -> Results:
+    async with sessions() as session, session.begin():
+        bind = session.bind
+        dialect = bind.dialect.name if bind is not None else "sqlite"
+        stmt = (
+            select(Case)
+            .where(Case.id.in_(list(case_ids)))
+            .order_by(Case.id)
+            .execution_options(populate_existing=True)
+        )
+        if dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        loaded = list((await session.execute(stmt)).scalars())
+        # Detached, the objects can take the engine's changes without the session ever
+        # flushing them unguarded.
+        session.expunge_all()
+        by_id = {case.id: case for case in loaded}
+        planner = _PlanningSession(session, by_id)
+        plans = [await _plan(planner, case, org, now, notifier) for case in loaded]
+        acting = [p for p in plans if p.changes]
+        won = await _write_cases(session, acting, dialect) if acting else set()
+        await _write_rows(session, [p for p in acting if p.case.id in won], dialect)
+    results: Results = {}
+    planned = {p.case.id: p for p in plans}
+    for case_id in case_ids:
+        plan = planned.get(case_id)
+        if plan is None:
+            results[case_id] = None  # no such case: nothing to index
+        elif plan.changes and case_id not in won:
+            results[case_id] = now  # moved by someone else meanwhile: look again, afresh
+        else:
+            results[case_id] = next_due(plan.case)
+    return results
+
+
+async def fire_batch(
+    sessions: async_sessionmaker[AsyncSession],
+    case_ids: Iterable[int],
+    org: OrgView,
+    now: datetime,
+    notifier: Notifier,
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    on_commit: OnCommit | None = None,
+) -> Results:
+    """Handle whatever is due for each case; returns each case's next due time to index.
+
+    Like `fire_due`, safe for stale entries, repeats and racing workers. Chunks of
+    `chunk_size` cases commit one transaction each; `on_commit` hears each chunk's results
+    as soon as it is committed (the scheduler indexes them and wakes the sender then), so
+    a failure in a later chunk leaves the earlier ones done and reported.
+    """
+    ids = list(dict.fromkeys(case_ids))
+    results: Results = {}
+    for start in range(0, len(ids), chunk_size):
+        done = await _fire_chunk(sessions, ids[start : start + chunk_size], org, now, notifier)
+        results.update(done)
+        if on_commit is not None:
+            await on_commit(done)
+    return results

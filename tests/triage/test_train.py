@@ -1,0 +1,87 @@
+"""Training is reproducible: the shipped model is exactly what the corpus and code build."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from triage.classifier import MODEL_PATH, Classifier
+from triage.dataset import CHATTER, CORPUS_DIR, LABELS, PRIORITIES, Example
+from triage.linear import LinearModel
+from triage.train import SETTINGS, Settings, augment, fit, train
+
+MAX_MODEL_BYTES = 50 * 1024 * 1024
+
+
+def test_training_rebuilds_the_shipped_model_byte_for_byte(tmp_path: Path) -> None:
+    out = tmp_path / "model" / "triage.json"
+    report = train(CORPUS_DIR, out)
+    shipped = MODEL_PATH.read_bytes()
+    built = out.read_bytes()
+    assert hashlib.sha256(built).hexdigest() == hashlib.sha256(shipped).hexdigest(), (
+        "the shipped model is stale: run `gridcall triage train` and commit "
+        "triage/model/triage.json"
+    )
+    assert built == shipped
+    assert report.size == len(built) < MAX_MODEL_BYTES
+    assert report.sha256 == hashlib.sha256(built).hexdigest()
+    assert report.examples > 1000 and report.features > 1000
+    assert report.train_accuracy > 0.9
+
+
+def test_shipped_model_describes_itself() -> None:
+    model = LinearModel.load(MODEL_PATH)
+    assert model.labels == LABELS
+    assert model.priorities == PRIORITIES
+    assert model.meta["iterations"] == SETTINGS.iterations
+    assert all(0.25 <= t <= 4.0 for t in model.temperatures)
+
+
+TINY = [
+    Example("路灯坏了", "municipal", "normal", "zh"),
+    Example("路灯不亮", "municipal", "normal", "zh"),
+    Example("street light broken", "municipal", "normal", "en"),
+    Example("楼下有人打架", "public_security", "urgent", "zh"),
+    Example("有人吵架", "public_security", "normal", "zh"),
+    Example("someone is fighting", "public_security", "urgent", "en"),
+    Example("请问社区几点开门", "other", "low", "zh"),
+    Example("where is the office", "other", "low", "en"),
+    Example("大家早上好", CHATTER, "low", "zh"),
+    Example("谢谢", CHATTER, "low", "zh"),
+    Example("good morning", CHATTER, "low", "en"),
+]
+FAST = Settings(iterations=30, calibration_folds=1)
+
+
+def test_fit_is_deterministic_and_learns() -> None:
+    first = fit(TINY, settings=FAST)
+    second = fit(list(TINY), settings=FAST)
+    assert first.to_bytes() == second.to_bytes()
+    engine = Classifier(model=first, threshold=0.0)
+    assert engine.classify("路灯坏了").category.value == "municipal"
+    assert not engine.classify("大家早上好").is_report
+
+
+def test_fit_with_calibration_is_deterministic() -> None:
+    settings = Settings(iterations=20, calibration_folds=2)
+    assert fit(TINY, settings=settings).to_bytes() == fit(TINY, settings=settings).to_bytes()
+
+
+def test_fit_needs_examples() -> None:
+    with pytest.raises(ValueError, match="no training examples"):
+        fit([])
+
+
+def test_augment_keeps_labels_and_marks_origins() -> None:
+    examples, origins = augment(TINY, every=1)
+    assert examples[: len(TINY)] == TINY
+    assert origins[: len(TINY)] == list(range(len(TINY)))
+    copies = list(zip(examples[len(TINY) :], origins[len(TINY) :], strict=True))
+    assert len(copies) == sum(example.is_report for example in TINY)
+    for copy, origin in copies:
+        source = TINY[origin]
+        assert source.text.strip() in copy.text and copy.text != source.text
+        assert (copy.label, copy.priority) == (source.label, source.priority)
+    assert augment(TINY, every=0) == (TINY, list(range(len(TINY))))
