@@ -206,7 +206,9 @@ async def throughput(count: int, chats: int, *, bundling: bool, directory: str) 
     try:
         async with sessions() as session, session.begin():
             for i in range(1, count + 1):
-                await enqueue(session, card(renderer, i, chat_ids[i % chats], clock.now()), clock.now())
+                await enqueue(
+                    session, card(renderer, i, chat_ids[i % chats], clock.now()), clock.now()
+                )
         sender = OutboxSender(
             sessions, AiogramTransport(bot), clock, SendLimits(), bundling=bundling
         )
@@ -276,9 +278,7 @@ async def burst(count: int, minutes: float, *, bundling: bool, seed: int, direct
                 clock.set(nxt)
         async with sessions() as session:
             rows = list(
-                (
-                    await session.execute(select(Outbox).where(Outbox.case_id.is_not(None)))
-                ).scalars()
+                (await session.execute(select(Outbox).where(Outbox.case_id.is_not(None)))).scalars()
             )
         waits = [(r.sent_at - r.created_at).total_seconds() for r in rows if r.sent_at]
         numbers = {f"HZ-2026-{i:06d}" for i in range(1, count + 1)}

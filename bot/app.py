@@ -59,9 +59,7 @@ class AppConfig:
     llm: LLMConfig | None = None
     # "polling": one worker asks Telegram for updates. "webhook": Telegram POSTs them to
     # `listen_host:listen_port` + /webhook/telegram, so several workers can share one address.
-    # "worker": no update intake at all, only the deadline scheduler and the outbox sender
-    # (more hands for a shared Redis index next to one polling or webhook worker).
-    mode: Literal["polling", "webhook", "worker"] = "polling"
+    mode: Literal["polling", "webhook"] = "polling"
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080  # 0: any free port (see GridcallApp.webhook_port)
     webhook_secret: str | None = field(default=None, repr=False)
@@ -186,8 +184,6 @@ class GridcallApp:
         ]
         if self.config.mode == "webhook":
             await self._serve_webhook()
-        elif self.config.mode == "worker":
-            log.info("worker mode: deadlines and outbox only, no updates taken")
         else:
             # A webhook left set (by webhook workers) makes getUpdates fail with 409.
             await self.bot.delete_webhook(drop_pending_updates=False)

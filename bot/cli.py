@@ -178,13 +178,12 @@ def _listen_address(
 @click.option("--config", "org_file", required=True, type=click.Path(dir_okay=False))
 @click.option(
     "--mode",
-    type=click.Choice(["polling", "webhook", "worker"]),
+    type=click.Choice(["polling", "webhook"]),
     default="polling",
     show_default=True,
     help="polling: one worker asks Telegram for updates. webhook: Telegram POSTs them to "
     "/webhook/telegram (needs GRIDCALL_WEBHOOK_SECRET; GRIDCALL_WEBHOOK_URL, when set, is "
-    "registered with setWebhook), so several workers can serve one address. worker: no "
-    "updates, only deadlines and the outbox (more workers sharing GRIDCALL_REDIS_URL).",
+    "registered with setWebhook), so several workers can serve one address.",
 )
 @click.option(
     "--listen",
@@ -239,7 +238,7 @@ def run(org_file: str, mode: str, listen: tuple[str, int] | None) -> None:
         redis_url=settings.redis_url,
         redis_prefix=settings.redis_prefix,
         llm=llm,
-        mode="webhook" if mode == "webhook" else "worker" if mode == "worker" else "polling",
+        mode="webhook" if mode == "webhook" else "polling",
         listen_host=host,
         listen_port=port,
         webhook_secret=(

@@ -35,7 +35,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Integer, bindparam, column, insert, select, update, values
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Table,
+    bindparam,
+    column,
+    insert,
+    select,
+    update,
+    values,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -55,9 +65,9 @@ CHUNK_SIZE = 200
 #: next level's deadline too); at most this many steps per case per firing.
 MAX_STEPS = 8
 
-CASES = Case.__table__
-EVENTS = CaseEvent.__table__
-OUTBOX = Outbox.__table__
+CASES = cast(Table, Case.__table__)
+EVENTS = cast(Table, CaseEvent.__table__)
+OUTBOX = cast(Table, Outbox.__table__)
 _CASE_COLUMNS: tuple[str, ...] = tuple(a.key for a in sa_inspect(Case).column_attrs)
 _EVENT_COLUMNS: tuple[str, ...] = tuple(
     a.key for a in sa_inspect(CaseEvent).column_attrs if a.key != "id"

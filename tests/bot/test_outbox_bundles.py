@@ -4,6 +4,7 @@ actionable — and only when the chat's pacing is what holds them back."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import timedelta
 
@@ -149,7 +150,7 @@ async def test_a_burst_is_paced_and_every_case_is_in_exactly_one_message(
         clock.advance(timedelta(seconds=1))
 
     times = [at for at, _, chat, _ in transport.calls if chat == GROUP]
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 3.0, "sends and edits both keep the group's pacing"
     assert len(transport.sent) <= 8, [s.text[:20] for s in transport.sent]
 
@@ -257,7 +258,9 @@ async def test_a_case_card_gets_its_bundle_line_from_the_card_and_the_case(
             OutgoingMessage(
                 key="card",
                 chat_id=GROUP,
-                text="⬆️ <b>超时未签收</b>\n<b>HZ-2026-000007</b> · 市政设施 · 普通\n社区：宝玉直社区",
+                text=(
+                    "⬆️ <b>超时未签收</b>\n<b>HZ-2026-000007</b> · 市政设施 · 普通\n社区：宝玉直社区"
+                ),
                 buttons=[[("接单", f"c:{case.id}:ack"), ("办结", f"c:{case.id}:resolve")]],
                 case_id=case.id,
             ),

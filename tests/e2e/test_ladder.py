@@ -89,13 +89,13 @@ async def test_report_climbs_every_rung_once_then_acknowledge_stops_it(harness: 
     # an alert, and nothing changes.
     h.server.state.chat_for(ZHANG, GRID).members.add(WANG)
     grid_card = h.server.bot_messages(GRID)[0]
-    await h.press(WANG, GRID, grid_card.message_id, card_buttons(h, GRID)["接单"])
+    await h.press(WANG, GRID, grid_card.message_id, card_buttons(h, GRID, 0)["接单"])
     assert "只有" in (h.alerts()[-1] or "")
     assert grid_card.edits == []
     assert len(h.server.bot_messages()) == 11
 
     # The grid worker takes it: the resident hears who, the card shows it.
-    await h.press(ZHANG, GRID, grid_card.message_id, card_buttons(h, GRID)["接单"])
+    await h.press(ZHANG, GRID, grid_card.message_id, card_buttons(h, GRID, 0)["接单"])
     assert h.alerts()[-1] == "已接单：HZ-2026-000001"
     assert h.texts(RESIDENTS_CHAT)[-1] == (
         "您的呼 HZ-2026-000001 已由宝玉直第一网格 张三 接单，正在处理。"
@@ -107,7 +107,7 @@ async def test_report_climbs_every_rung_once_then_acknowledge_stops_it(harness: 
 
     # A second press on another rung's card, even by an entitled person, changes nothing.
     street_card = h.server.bot_messages(STREET)[0]
-    await h.press(HUANG, STREET, street_card.message_id, card_buttons(h, STREET)["接单"])
+    await h.press(HUANG, STREET, street_card.message_id, card_buttons(h, STREET, 0)["接单"])
     assert h.alerts()[-1] == "HZ-2026-000001 已由 张三 接单。"
     assert len(h.server.bot_messages()) == 12
     assert h.server.duplicates() == []
@@ -118,7 +118,7 @@ async def test_acknowledge_before_the_deadline_stops_the_climb(harness: Harness)
     await h.say(CHEN, RESIDENTS_CHAT, REPORT)
     card = h.server.bot_messages(GRID)[0]
     await h.advance(timedelta(minutes=30))
-    await h.press(ZHANG, GRID, card.message_id, card_buttons(h, GRID)["接单"])
+    await h.press(ZHANG, GRID, card.message_id, card_buttons(h, GRID, 0)["接单"])
     await h.advance(TWO_HOURS * 10)
     assert set(h.all_texts()) == {RESIDENTS_CHAT, GRID}
     assert len(h.texts(RESIDENTS_CHAT)) == 2
