@@ -303,7 +303,7 @@ async def burst(count: int, minutes: float, *, bundling: bool, seed: int, direct
 
 
 async def run(quick: bool) -> Results:
-    n, chats = (150, 75) if quick else (10_000, 500)
+    n, chats = (90, 45) if quick else (10_000, 500)
     burst_n, burst_minutes = (100, 1.0) if quick else (1_000, 10.0)
     with tempfile.TemporaryDirectory(prefix="outbox-bench-") as directory:
         results = [

@@ -7,10 +7,12 @@ Run from the repository root::
 What it measures, against the targets of the trained-classifier issue:
 
 * **throughput** — every report text of the corpus classified in a loop for a few
-  seconds, pinned to one CPU with BLAS threads off: reports per second on one core
-  (target ≥ 2,000/s);
-* **latency** — each report classified on its own and timed: p50, p99 and max
-  (target p99 ≤ 5 ms); plus the worst case of a 100,000-character paste;
+  seconds, pinned to one CPU with BLAS threads off: reports per CPU-second of that one
+  core (target ≥ 2,000/s), and per wall-clock second, which other processes on a shared
+  machine can only lower;
+* **latency** — each report classified on its own and timed, in several passes: p50, p99
+  and max of the median pass (target p99 ≤ 5 ms), the p99 of CPU time per call, and the
+  worst case of a 100,000-character paste;
 * **memory** — in a fresh interpreter, the resident set size after importing triage,
   loading the model and classifying one message, and the peak (target ≤ 200 MB);
   also what loading the model added and how long it took.
@@ -47,6 +49,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 TARGET_RATE: Final = 2000.0
 TARGET_P99_MS: Final = 5.0
 TARGET_RSS_MB: Final = 200.0
+LATENCY_PASSES: Final = 5
 
 
 @dataclass(frozen=True)
@@ -60,17 +63,33 @@ class Memory:
 
 
 @dataclass(frozen=True)
+class Accuracy:
+    """The held-out figures, repeated here so that one page shows every target."""
+
+    examples: int
+    category_macro_f1: float
+    report_f1: float
+    urgent_recall: float
+    urgent_precision: float
+    calibration_error: float
+
+
+@dataclass(frozen=True)
 class Results:
     """Everything the benchmark measured."""
 
     reports: int
     rate: float
+    cpu_rate: float
     p50_ms: float
     p99_ms: float
     max_ms: float
+    cpu_p99_ms: float
+    load: float
     huge_ms: float
     memory: Memory
     model_bytes: int
+    accuracy: Accuracy
     cpu: int | None
 
 
@@ -118,13 +137,34 @@ def _measure_memory() -> Memory:
     return Memory(**data)
 
 
+def _idle_ticks() -> dict[int, int]:
+    """Idle time per CPU from /proc/stat (Linux); empty where unavailable."""
+    ticks: dict[int, int] = {}
+    try:
+        for line in Path("/proc/stat").read_text().splitlines():
+            name, *fields = line.split()
+            if name.startswith("cpu") and name[3:].isdigit():
+                ticks[int(name[3:])] = int(fields[3]) + int(fields[4])  # idle + iowait
+    except (OSError, ValueError, IndexError):
+        return {}
+    return ticks
+
+
 def _pin_one_cpu() -> int | None:
-    """Keep the process on one CPU so that "per core" means one core; None if unsupported."""
+    """Keep the process on one CPU so that "per core" means one core; None if unsupported.
+
+    The CPU that was idlest over a short look is chosen, so that a benchmark run next to
+    other work on a small machine shares its core as little as possible.
+    """
     if not hasattr(os, "sched_setaffinity"):
         return None
     allowed = sorted(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {allowed[-1]})
-    return allowed[-1]
+    before = _idle_ticks()
+    time.sleep(0.5)
+    after = _idle_ticks()
+    chosen = max(allowed, key=lambda cpu: (after.get(cpu, 0) - before.get(cpu, 0), cpu))
+    os.sched_setaffinity(0, {chosen})
+    return chosen
 
 
 def _report_texts() -> list[str]:
@@ -157,7 +197,7 @@ def run(seconds: float = 3.0) -> Results:
         classifier.classify(text)
 
     done = 0
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.thread_time()
     elapsed = 0.0
     while elapsed < seconds:
         for text in texts:
@@ -165,14 +205,40 @@ def run(seconds: float = 3.0) -> Results:
         done += len(texts)
         elapsed = time.perf_counter() - started
     rate = done / elapsed
+    cpu_rate = done / max(time.thread_time() - cpu_started, 1e-9)
 
-    timings: list[float] = []
-    for _ in range(3):
+    # Latency in passes over the corpus: a pass's p99 is taken from wall-clock times, and
+    # the median pass is reported, so that one burst of another process on a shared
+    # machine does not decide the figure; the CPU time of each call is kept as well,
+    # which no other process can inflate.
+    passes: list[list[float]] = []
+    cpu_times: list[float] = []
+    for _ in range(LATENCY_PASSES):
+        wall: list[float] = []
         for text in texts:
-            t0 = time.perf_counter_ns()
+            t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
             classifier.classify(text)
-            timings.append((time.perf_counter_ns() - t0) / 1e6)
-    timings.sort()
+            c1, t1 = time.thread_time_ns(), time.perf_counter_ns()
+            wall.append((t1 - t0) / 1e6)
+            cpu_times.append((c1 - c0) / 1e6)
+        wall.sort()
+        passes.append(wall)
+    passes.sort(key=lambda wall: _percentile(wall, 0.99))
+    timings = passes[len(passes) // 2]
+    cpu_times.sort()
+
+    from triage.dataset import CORPUS_DIR, read_jsonl
+    from triage.evaluate import evaluate
+
+    report = evaluate(read_jsonl(CORPUS_DIR / "test.jsonl"), classifier)
+    accuracy = Accuracy(
+        examples=report.total,
+        category_macro_f1=report.category_macro_f1,
+        report_f1=report.report.f1,
+        urgent_recall=report.urgent.recall if report.urgent else 0.0,
+        urgent_precision=report.urgent.precision if report.urgent else 0.0,
+        calibration_error=report.calibration_error or 0.0,
+    )
 
     huge = ("楼下路灯坏了，" * 20_000)[:100_000]
     t0 = time.perf_counter_ns()
@@ -182,12 +248,16 @@ def run(seconds: float = 3.0) -> Results:
     return Results(
         reports=len(texts),
         rate=rate,
+        cpu_rate=cpu_rate,
         p50_ms=_percentile(timings, 0.50),
         p99_ms=_percentile(timings, 0.99),
         max_ms=timings[-1],
+        cpu_p99_ms=_percentile(cpu_times, 0.99),
+        load=os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0,
         huge_ms=huge_ms,
         memory=memory,
         model_bytes=MODEL_PATH.stat().st_size,
+        accuracy=accuracy,
         cpu=cpu,
     )
 
@@ -210,6 +280,7 @@ def render(results: Results, today: dt.date | None = None) -> str:
     """The Markdown section, starting with its ``## Triage`` heading."""
     day = (today or dt.date.today()).isoformat()
     m = results.memory
+    a = results.accuracy
     pinned = f"pinned to CPU {results.cpu}" if results.cpu is not None else "not pinned"
     lines = [
         SECTION,
@@ -219,22 +290,38 @@ def render(results: Results, today: dt.date | None = None) -> str:
         f"Python {platform.python_version()} ({platform.machine()})",
         f"- command: `{COMMAND}` (or `bench/run triage`)",
         f"- workload: the {results.reports} report texts of the corpus (train + test), "
-        f"one process {pinned}, BLAS threads 1",
+        f"one process {pinned}, BLAS threads 1; load average {results.load:.2f} at the end "
+        "(other work on the machine inflates wall-clock tails)",
         f"- model: `triage/model/triage.json`, {results.model_bytes / 1e6:.2f} MB",
         "",
         "| measure | result | target | |",
         "|---|---|---|---|",
-        f"| batch throughput, one core | {results.rate:,.0f} reports/s | ≥ 2,000/s "
-        f"| {_verdict(results.rate >= TARGET_RATE)} |",
+        f"| batch throughput, one core, per CPU-second | {results.cpu_rate:,.0f} reports/s "
+        f"| ≥ 2,000/s | {_verdict(results.cpu_rate >= TARGET_RATE)} |",
+        f"| batch throughput, one core, wall clock | {results.rate:,.0f} reports/s | | |",
         f"| latency, one report, p50 | {results.p50_ms:.3f} ms | | |",
-        f"| latency, one report, p99 | {results.p99_ms:.3f} ms | ≤ 5 ms "
-        f"| {_verdict(results.p99_ms <= TARGET_P99_MS)} |",
-        f"| latency, one report, max | {results.max_ms:.3f} ms | | |",
+        f"| latency, one report, p99 (median of {LATENCY_PASSES} passes) "
+        f"| {results.p99_ms:.3f} ms | ≤ 5 ms | {_verdict(results.p99_ms <= TARGET_P99_MS)} |",
+        f"| latency, one report, max (same pass) | {results.max_ms:.3f} ms | | |",
+        f"| CPU time, one report, p99 (all passes) | {results.cpu_p99_ms:.3f} ms | | |",
         f"| latency, 100,000-character message | {results.huge_ms:.3f} ms | | |",
         f"| resident memory, classifier loaded | {m.loaded_mb:.1f} MB (peak {m.peak_mb:.1f}) "
         f"| ≤ 200 MB | {_verdict(max(m.loaded_mb, m.peak_mb) <= TARGET_RSS_MB)} |",
         f"| memory added by import + load | {m.loaded_mb - m.baseline_mb:.1f} MB | | |",
         f"| cold start: import, load, first answer | {m.load_seconds * 1000:.0f} ms | | |",
+        "",
+        f"Accuracy on the held-out split (`triage/corpus/test.jsonl`, {a.examples} examples; "
+        "the same figures `gridcall triage eval` prints and `tests/triage/test_targets.py` "
+        "enforces):",
+        "",
+        "| measure | result | target | |",
+        "|---|---|---|---|",
+        f"| category macro-F1, reports only | {a.category_macro_f1:.3f} | ≥ 0.90 "
+        f"| {_verdict(a.category_macro_f1 >= 0.90)} |",
+        f"| report-vs-chatter F1 | {a.report_f1:.3f} | ≥ 0.95 | {_verdict(a.report_f1 >= 0.95)} |",
+        f"| urgent recall | {a.urgent_recall:.3f} | ≥ 0.95 | {_verdict(a.urgent_recall >= 0.95)} |",
+        f"| urgent precision | {a.urgent_precision:.3f} | | |",
+        f"| confidence calibration error (ECE) | {a.calibration_error:.3f} | | |",
         "",
     ]
     return "\n".join(lines)

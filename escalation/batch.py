@@ -12,15 +12,17 @@ loads a chunk of due cases with one query and commits all their escalations toge
   onto the `Case` object), events and outbox rows are recorded instead of written, reads
   pass through. Nothing is re-implemented here, so nothing can drift from the engine.
 * **The guard is kept per case.** The recorded changes become one UPDATE per chunk (on
-  PostgreSQL ``UPDATE … FROM (VALUES …) WHERE version = old RETURNING id``; on SQLite one
+  PostgreSQL ``UPDATE … FROM unnest(…) WHERE version = old RETURNING id``; on SQLite one
   guarded UPDATE each, in the same transaction) that applies only where the row still has
   the version that was read. Events and outbox rows are then written, in bulk, for the
   winners only; the outbox's unique `dedupe_key` (ON CONFLICT DO NOTHING, as in
   `storage.outbox.enqueue`) stays the last guard against a message written twice.
-* **Workers do not step on each other.** On PostgreSQL the chunk is read ``FOR UPDATE`` in
-  id order: a second worker given the same case (a sweep racing a claim) waits for the
-  first to commit, then reads the new row and finds nothing due — and two workers locking
-  overlapping chunks in the same order cannot deadlock.
+* **Deciding and writing are separate steps.** `prepare_batch` reads and plans without
+  holding a lock; `PreparedBatch.commit` locks the chunk's rows in id order (PostgreSQL;
+  two workers committing overlapping chunks queue instead of deadlocking), applies the
+  guarded update and writes the winners' rows. So the scheduler can plan a burst a moment
+  before it is due and only commit at the instant (see `Scheduler.fire_ahead`); a case
+  touched in between fails its guard and is fired afresh.
 
 The result is what `fire_due` would have written, case by case — the same events, outbox
 rows and keys, and `next_due_at` — which `tests/escalation/test_scheduler_batch.py` checks
@@ -30,29 +32,35 @@ raises `BatchUnsupported`; the scheduler then fires those cases one by one with 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Integer,
     Table,
+    Text,
     bindparam,
-    column,
+    func,
     insert,
     select,
     update,
-    values,
 )
+from sqlalchemy import cast as sa_cast
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import Select
 from sqlalchemy.sql.util import find_tables
+from sqlalchemy.types import TypeEngine
 
 from escalation.engine import Notifier, next_due, tick
 from escalation.routing import OrgView
@@ -208,21 +216,60 @@ async def _plan(
     return plan
 
 
-async def _write_cases_postgres(session: AsyncSession, group: Sequence[_Plan]) -> set[int]:
-    cols = group[0].changes
-    data = values(
-        column("id", BigInteger()),
-        column("old_version", Integer()),
-        *(column(c, CASES.c[c].type) for c in cols),
-        name="v",
-    ).data([(p.case.id, p.before["version"], *(getattr(p.case, c) for c in cols)) for p in group])
-    stmt = (
+def _array_of(col: str) -> tuple[TypeEngine[Any], bool]:
+    """The array type a column's values travel in, and whether they travel as JSON text
+    (asyncpg has no codec for arrays of JSON)."""
+    kind = CASES.c[col].type
+    if isinstance(kind, JSON):
+        return ARRAY(Text()), True
+    return ARRAY(kind), False
+
+
+@cache
+def _update_from_arrays(cols: tuple[str, ...]) -> Update:
+    """``UPDATE cases SET … FROM unnest(:ids, :old, …) AS v(…) WHERE cases.id = v.id AND
+    cases.version = v.old_version RETURNING cases.id`` for one set of changed columns.
+
+    One array parameter per column, so the statement has the same shape for every chunk and
+    SQLAlchemy compiles it once (a VALUES list of 200 rows has 2,000 parameters and costs
+    more to compile than to run)."""
+    arrays: list[Any] = [
+        sa_cast(bindparam("b_id", type_=ARRAY(BigInteger())), ARRAY(BigInteger())),
+        sa_cast(bindparam("b_old", type_=ARRAY(Integer())), ARRAY(Integer())),
+    ]
+    for col in cols:
+        kind, _ = _array_of(col)
+        arrays.append(sa_cast(bindparam(f"b_{col}", type_=kind), kind))
+    names = ("id", "old_version", *cols)
+    v = func.unnest(*arrays).table_valued(*names).render_derived(name="v")
+    changes: dict[Any, Any] = {}
+    for col in cols:
+        _, as_json = _array_of(col)
+        changes[CASES.c[col]] = sa_cast(v.c[col], CASES.c[col].type) if as_json else v.c[col]
+    return (
         update(CASES)
-        .where(CASES.c.id == data.c.id, CASES.c.version == data.c.old_version)
-        .values({CASES.c[c]: data.c[c] for c in cols})
+        .where(CASES.c.id == v.c.id, CASES.c.version == v.c.old_version)
+        .values(changes)
         .returning(CASES.c.id)
     )
-    return set((await session.execute(stmt)).scalars())
+
+
+async def _write_cases_postgres(session: AsyncSession, group: Sequence[_Plan]) -> set[int]:
+    cols = group[0].changes
+    params: dict[str, list[Any]] = {
+        "b_id": [p.case.id for p in group],
+        "b_old": [p.before["version"] for p in group],
+    }
+    for col in cols:
+        _, as_json = _array_of(col)
+        column_values = [getattr(p.case, col) for p in group]
+        params[f"b_{col}"] = (
+            [None if x is None else json.dumps(x) for x in column_values]
+            if as_json
+            else column_values
+        )
+    result = await session.execute(_update_from_arrays(cols), params)
+    return set(result.scalars())
 
 
 async def _write_cases_sqlite(session: AsyncSession, group: Sequence[_Plan]) -> set[int]:
@@ -278,45 +325,74 @@ async def _write_rows(session: AsyncSession, winners: Sequence[_Plan], dialect: 
         await session.execute(stmt, rows)
 
 
-async def _fire_chunk(
+@dataclass
+class PreparedBatch:
+    """Cases whose firing is decided but not yet written.
+
+    Deadlines are known in advance, so the scheduler can do the expensive part — loading
+    the cases, running the engine, rendering the cards — a moment before a burst is due, and
+    only commit at the instant itself. The guard makes that safe: a case someone touched
+    after it was read (acknowledged a second before its deadline, say) fails its version
+    check at commit and changes nothing; it is handed back to be fired afresh.
+    """
+
+    sessions: async_sessionmaker[AsyncSession]
+    now: datetime
+    ids: list[int]
+    plans: list[_Plan]
+    dialect: str
+
+    async def commit(self, on_commit: OnCommit | None = None) -> Results:
+        """Write the plans in one transaction; returns each case's next due time (`now`
+        for a case that moved meanwhile: look again), and tells `on_commit` the same."""
+        acting = [p for p in self.plans if p.changes]
+        won: set[int] = set()
+        if acting:
+            async with self.sessions() as session, session.begin():
+                if self.dialect == "postgresql":
+                    # Lock in id order first: two workers committing overlapping chunks
+                    # then queue instead of deadlocking, and the guard sees the last word.
+                    ids = sorted(p.case.id for p in acting)
+                    lock = select(Case.id).where(Case.id.in_(ids)).order_by(Case.id)
+                    await session.execute(lock.with_for_update())
+                won = await _write_cases(session, acting, self.dialect)
+                await _write_rows(session, [p for p in acting if p.case.id in won], self.dialect)
+        planned = {p.case.id: p for p in self.plans}
+        results: Results = {}
+        for case_id in self.ids:
+            plan = planned.get(case_id)
+            if plan is None:
+                results[case_id] = None  # no such case: nothing to index
+            elif plan.changes and case_id not in won:
+                results[case_id] = self.now  # moved by someone else meanwhile: look again
+            else:
+                results[case_id] = next_due(plan.case)
+        if on_commit is not None:
+            await on_commit(results)
+        return results
+
+
+async def prepare_batch(
     sessions: async_sessionmaker[AsyncSession],
-    case_ids: Sequence[int],
+    case_ids: Iterable[int],
     org: OrgView,
     now: datetime,
     notifier: Notifier,
-) -> Results:
-    async with sessions() as session, session.begin():
+) -> PreparedBatch:
+    """Load the cases (one query, no locks held) and decide, through the engine, what
+    firing them at `now` writes."""
+    ids = list(dict.fromkeys(case_ids))
+    async with sessions() as session:
         bind = session.bind
         dialect = bind.dialect.name if bind is not None else "sqlite"
-        stmt = (
-            select(Case)
-            .where(Case.id.in_(list(case_ids)))
-            .order_by(Case.id)
-            .execution_options(populate_existing=True)
-        )
-        if dialect == "postgresql":
-            stmt = stmt.with_for_update()
+        stmt = select(Case).where(Case.id.in_(ids)).order_by(Case.id)
         loaded = list((await session.execute(stmt)).scalars())
-        # Detached, the objects can take the engine's changes without the session ever
+        # Detached, the objects take the engine's changes without the session ever
         # flushing them unguarded.
         session.expunge_all()
-        by_id = {case.id: case for case in loaded}
-        planner = _PlanningSession(session, by_id)
+        planner = _PlanningSession(session, {case.id: case for case in loaded})
         plans = [await _plan(planner, case, org, now, notifier) for case in loaded]
-        acting = [p for p in plans if p.changes]
-        won = await _write_cases(session, acting, dialect) if acting else set()
-        await _write_rows(session, [p for p in acting if p.case.id in won], dialect)
-    results: Results = {}
-    planned = {p.case.id: p for p in plans}
-    for case_id in case_ids:
-        plan = planned.get(case_id)
-        if plan is None:
-            results[case_id] = None  # no such case: nothing to index
-        elif plan.changes and case_id not in won:
-            results[case_id] = now  # moved by someone else meanwhile: look again, afresh
-        else:
-            results[case_id] = next_due(plan.case)
-    return results
+    return PreparedBatch(sessions, now, ids, plans, dialect)
 
 
 async def fire_batch(
@@ -339,8 +415,7 @@ async def fire_batch(
     ids = list(dict.fromkeys(case_ids))
     results: Results = {}
     for start in range(0, len(ids), chunk_size):
-        done = await _fire_chunk(sessions, ids[start : start + chunk_size], org, now, notifier)
-        results.update(done)
-        if on_commit is not None:
-            await on_commit(done)
+        chunk = ids[start : start + chunk_size]
+        prepared = await prepare_batch(sessions, chunk, org, now, notifier)
+        results.update(await prepared.commit(on_commit))
     return results

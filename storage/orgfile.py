@@ -347,6 +347,8 @@ ClockTime = Annotated[str, BeforeValidator(_check_clock)]
 
 def _off_is_zero(value: Any) -> Any:
     return 0.0 if value is False or (isinstance(value, str) and value.lower() == "off") else value
+
+
 PartialDurations = dict[PriorityKey, Duration]
 
 

@@ -45,7 +45,8 @@ CONCEPTS: Final[dict[str, tuple[str, ...]]] = {
     "flyposting": (
         "小广告", "牛皮癣", "贴纸", "贴满", "贴广告", "乱贴", "派卡", "卡片", "传单", "喷漆",
         "喷了", "涂鸦", "乱涂", "乱画", "办证", "高价收", "高价回收", "电话号码", "公告栏",
-        "sticker", "flyer", "graffiti", "spray", "sprayed", "poster", "leaflet", "painted",
+        "sticker", "flyer", "graffiti", "spray paint", "spray-painted", "sprayed", "poster",
+        "leaflet", "painted",
     ),
     "pets_fouling": (
         "狗屎", "狗粪", "狗尿", "小便", "随地大小便", "遛狗", "拴绳", "狗绳", "宠物", "dog poo",
@@ -81,10 +82,10 @@ CONCEPTS: Final[dict[str, tuple[str, ...]]] = {
         "quarrel", "dispute", "shouting", "yelling", "mediation", "mediate",
     ),
     "violence": (
-        "打架", "打交", "打人", "动手", "推搡", "扭打", "打起来", "打紧", "围住打", "砸东西",
-        "砸", "掟", "凳子", "菜刀", "刀", "持刀", "家暴", "打我", "殴打", "威胁", "恐吓",
-        "fight", "fighting", "hitting", "punch", "shoving", "kicking", "threatening", "knife",
-        "assault", "beating",
+        "打得", "打到", "公婆打", "打老婆", "打架", "打交", "打人", "动手", "推搡", "扭打",
+        "打起来", "打紧", "围住打", "砸东西", "砸", "掟", "凳子", "菜刀", "刀", "持刀", "家暴",
+        "打我", "殴打", "威胁", "恐吓", "fight", "fighting", "hitting", "punch", "shoving",
+        "kicking", "threatening", "knife", "assault", "beating",
     ),
     "suspicious": (
         "无人机", "拍照", "drone", "taking photos", "可疑", "陌生人", "陌生男人", "尾随",
@@ -174,9 +175,10 @@ CONCEPTS: Final[dict[str, tuple[str, ...]]] = {
     "burning": ("烧垃圾", "烧电线", "焚烧", "露天烧", "burning rubbish", "burning waste"),
     # --- municipal ---------------------------------------------------------------------
     "road_surface": (
-        "回填", "挖开", "路面", "坑", "坑洼", "烂路", "路烂", "凹陷", "塌陷", "下沉", "沥青",
-        "鼓起", "地砖", "修路", "挖路", "开挖", "挖了又修", "路基", "pothole", "sinkhole",
-        "road surface", "paving", "tarmac", "asphalt",
+        "大洞", "洞", "hole", "road", "big hole", "回填", "挖开", "路面", "坑", "坑洼", "烂路",
+        "路烂", "凹陷", "塌陷", "下沉", "沥青", "鼓起", "地砖", "修路", "挖路", "开挖",
+        "挖了又修", "路基", "pothole", "sinkhole", "road surface", "paving", "tarmac",
+        "asphalt",
     ),
     "manhole_drain": (
         "井盖", "沙井", "渠盖", "下水道", "排水", "雨水井", "堵塞", "井", "渠", "雨污分流",
@@ -404,6 +406,14 @@ CONCEPTS: Final[dict[str, tuple[str, ...]]] = {
     "danger": (
         "危险", "好危险", "差点", "差啲", "随时", "隐患", "吓死", "出事", "安全问题", "怕",
         "dangerous", "nearly", "almost", "could fall", "risk", "hazard", "unsafe",
+    ),
+    "trapped": (
+        "被困", "困住", "困咗", "困在", "困喺", "卡住", "卡在", "出不来", "出唔到", "走不动",
+        "trapped", "stuck", "can't get out", "inside", "locked in",
+    ),
+    "money": (
+        "千蚊", "百蚊", "十蚊", "万蚊", "几蚊", "蚊鸡", "块钱", "万块", "千块", "元", "钱",
+        "yuan", "rmb", "money", "dollars",
     ),
     "falling_object": (
         "掉下来", "掉落", "跌落", "跌落嚟", "悬在半空", "挂在半空", "歪在半空", "吊住", "砸到",

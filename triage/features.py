@@ -6,10 +6,13 @@ Cantonese characters, typos), so the text is cut into character n-grams rather t
 words and word pairs, plus the character trigrams of each word, so that ``strret lihgt``
 still shares most of its pieces with ``street light``.
 
-Every n-gram counts once, and the n-gram block is scaled to unit length so that a long
-message is not more certain merely for being long. The rule features (lexicon sums per
-category, cue kinds, links, phone numbers, emoji, length) are added unscaled: they carry
-knowledge the corpus is too small to teach, and the model learns how far to trust them.
+Before cutting, common Cantonese words are folded into their Mandarin twins
+(:func:`fold_cantonese`), so that a Cantonese report shares its pieces with the Mandarin
+ones. Every n-gram counts once, and the n-gram block is scaled to unit length so that a
+long message is not more certain merely for being long. The rule features (lexicon sums
+per category, concept groups, cue kinds, links, phone numbers, emoji, length) are added
+unscaled: they carry knowledge the corpus is too small to teach, and the model learns how
+far to trust them.
 
 Feature names are plain strings with a one-letter kind prefix, so that the shipped model
 file can be read (and diffed) by a person.
@@ -145,6 +148,8 @@ def _word_key(word: str) -> str:
         return word
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("oes", "xes", "ches", "shes", "sses")):
+        return word[:-2]
     if len(word) > 5 and word.endswith("ing"):
         return word[:-3]
     if len(word) > 4 and word.endswith("ed"):
@@ -212,8 +217,11 @@ def features(norm: Normalized, signals: Signals) -> dict[str, float]:
         out["M:symbols"] = 1.0
     if "?" in norm.text:  # NFKC has already folded "？" into "?"
         out["M:question"] = 1.0
-    if "!" in norm.text:
+    exclaims = norm.text.count("!")
+    if exclaims:
         out["M:exclaim"] = 1.0
+    if exclaims >= 2:  # "!!" is alarm more often than cheer
+        out["M:exclaims"] = 1.0
     out["M:len" + _length_bucket(norm.content_length)] = 1.0
     return out
 

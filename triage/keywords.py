@@ -919,6 +919,12 @@ CATEGORY_KEYWORDS: Final[dict[Category, dict[str, float]]] = {
 """Category -> {phrase: weight}. A phrase may appear under several categories."""
 
 CATEGORY_GUARDS: Final[tuple[str, ...]] = (
+    "千蚊",
+    "百蚊",
+    "十蚊",
+    "万蚊",
+    "几蚊",
+    "蚊鸡",
     "渠道",
     "车间",
     "车厘子",
@@ -944,7 +950,8 @@ CATEGORY_GUARDS: Final[tuple[str, ...]] = (
     "fired",
 )
 """Phrases that count for nothing and only hide the category words inside them
-(渠道 is a channel, not a drain; 车间 a workshop, not a vehicle)."""
+(渠道 is a channel, not a drain; 车间 a workshop, not a vehicle; 三千蚊 is money in
+Cantonese, not mosquitoes)."""
 
 
 URGENT_CUES: Final[dict[str, str]] = {
@@ -1175,6 +1182,10 @@ URGENT_CUES: Final[dict[str, str]] = {
             "烧胶",
             "burning plastic",
             "电梯卡住",
+            "stuck inside",
+            "is stuck with",
+            "locked inside",
+            "困住人",
             "卡在电梯",
             "lift stuck",
             "elevator stuck",
@@ -1461,6 +1472,8 @@ LOW_CUES: Final[tuple[str, ...]] = (
 
 COMPLAINT_CUES: Final[tuple[str, ...]] = (
     "坏了",
+    "卡住",
+    "stuck",
     "坏掉",
     "坏咗",
     "损坏",

@@ -30,6 +30,17 @@ def _is_word_char(char: str) -> bool:
     return char.isascii() and char.isalnum()
 
 
+def _plural_length(text: str, phrase: str, end: int) -> int:
+    """Length of an English plural ending right after ``phrase`` (``s`` or ``es``), or 0."""
+    if not phrase[-1].isalpha():
+        return 0
+    for suffix in ("s", "es") if phrase[-1] in "osxzh" else ("s",):
+        stop = end + len(suffix)
+        if text.startswith(suffix, end) and (stop >= len(text) or not _is_word_char(text[stop])):
+            return len(suffix)
+    return 0
+
+
 @dataclass(frozen=True)
 class Match(Generic[T]):
     """One phrase found in the text, with every payload the lexicon attached to it."""
@@ -105,15 +116,12 @@ class PhraseMatcher(Generic[T]):
             return True
         if not _is_word_char(text[end]):
             return True
-        # English plural: "rats", "bins", "fights" — but not "rates" or "fired".
-        return (
-            phrase[-1].isalpha()
-            and text[end] == "s"
-            and (end + 1 >= len(text) or not _is_word_char(text[end + 1]))
-        )
+        # English plural: "rats", "bins", "fights", "mosquitoes", "boxes" — but not "rates"
+        # or "fired".
+        return _plural_length(text, phrase, end) > 0
 
     @staticmethod
     def _plural_end(text: str, phrase: str, end: int) -> int:
-        if _is_word_char(phrase[-1]) and end < len(text) and text[end] == "s":
-            return end + 1
+        if _is_word_char(phrase[-1]):
+            return end + _plural_length(text, phrase, end)
         return end

@@ -39,14 +39,13 @@ def variant() -> str:
     text = text.replace(
         "  ladder:  [grid, community, street, department, leadership]",
         "  ladder:  [grid, community, street, department, leadership]\n"
-        "  working_hours: {start: \"09:00\", end: \"18:00\"}\n"
+        '  working_hours: {start: "09:00", end: "18:00"}\n'
         "  categories:\n"
         "    traffic: {ack: {normal: 30m}}\n",
     )
     text = text.replace(
         "            resident_chats: [-1002001]\n",
-        "            resident_chats: [-1002001]\n"
-        "            rota: {all: [5001, 5006]}\n",
+        "            resident_chats: [-1002001]\n            rota: {all: [5001, 5006]}\n",
     )
     text = text.replace(
         "          - id: baoyuzhi-2\n",
@@ -109,7 +108,9 @@ class World:
             return (await session.execute(select(Case).order_by(Case.id.desc()))).scalars().first()  # type: ignore[return-value]
 
     async def fire(self, case: Case) -> None:
-        await fire_due(self.sessions, case.id, self.org, self.clock.now(), CaseNotifier(self.services))
+        await fire_due(
+            self.sessions, case.id, self.org, self.clock.now(), CaseNotifier(self.services)
+        )
 
     async def messages(self) -> list[tuple[int, str]]:
         async with self.sessions() as session:

@@ -87,6 +87,57 @@ def test_everyday_reports(text: str, category: Category) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Lots of mosquitoes, please spray", C.PUBLIC_HEALTH),
+        ("The road has a huge hole near the school", C.MUNICIPAL),
+        ("The market overcharged me", C.ENTERPRISE),
+        ("My boss hasn't paid me for two months", C.LIVELIHOOD),
+        ("Cars parked on the pavement every night", C.TRAFFIC),
+        ("The creek smells of sewage", C.ENVIRONMENT),
+        ("我畀人呃咗三千蚊", C.PUBLIC_SECURITY),  # 蚊 is dollars here, not mosquitoes
+        ("条街有个走鬼档阻住条路", C.CITY_MANAGEMENT),
+        ("營業執照怎麼辦？", C.ENTERPRISE),
+        ("宝玉直12号2楼漏水，电话13800138000，麻烦尽快处理", C.HOUSING),
+        (
+            "Block 5, Room 1203: water leaking through the ceiling again, call 13912345678",
+            C.HOUSING,
+        ),
+    ],
+)
+def test_reports_not_in_the_corpus(text: str, category: Category) -> None:
+    result = classify(text)
+    assert result.is_report
+    assert result.category is category, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The lift in block 7 is stuck with my dad inside!!",
+        "部𨋢坏咗，困住人呀！",
+        "Someone collapsed outside the supermarket!",
+        "三栋楼梯有很大的煤气味！！",
+    ],
+)
+def test_emergencies_in_any_language_are_urgent_reports(text: str) -> None:
+    result = classify(text)
+    assert result.is_report
+    assert result.priority is Priority.URGENT
+    assert result.emergency_numbers
+
+
+def test_greetings_and_thanks_do_not_hide_a_report() -> None:
+    for text in (
+        "大家好，楼下路灯坏了",
+        "谢谢，楼下路灯坏了",
+        "Thanks, the street light is broken",
+    ):
+        result = classify(text)
+        assert result.is_report and result.category is C.MUNICIPAL, (text, result)
+
+
+@pytest.mark.parametrize(
     ("text", "number"),
     [
         ("有人打架", "110"),
@@ -177,6 +228,11 @@ def test_a_question_that_complains_is_not_low() -> None:
         "谢谢，路灯修好了",
         "今天天气不错，我们去饮茶吧",
         "车",
+        "兼职刷单，日结，联系13800138000",
+        "转发：广州今日新闻 https://news.qq.com/a/123",
+        "Does anyone have a spare ladder I can borrow?",
+        "电梯修好了，多谢物业",
+        "有冇人今晚去饮茶？",
     ],
 )
 def test_chatter_is_not_a_report(text: str) -> None:

@@ -53,8 +53,9 @@ def test_sources_exist_and_parse() -> None:
 
 def test_split_files_are_what_the_split_writes() -> None:
     split = split_examples(load_sources())
-    assert TRAIN.read_bytes() == dump_jsonl(split.train)
-    assert TEST.read_bytes() == dump_jsonl(split.test)
+    stale = "the split is stale: run `gridcall triage train --split` and commit the result"
+    assert TRAIN.read_bytes() == dump_jsonl(split.train), stale
+    assert TEST.read_bytes() == dump_jsonl(split.test), stale
 
 
 def test_every_line_is_valid(train: list[Example], test: list[Example]) -> None:
