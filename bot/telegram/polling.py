@@ -16,6 +16,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods.base import TelegramMethod
 from aiogram.types import Update
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class Poller:
         self.offset: int | None = None
         self.skipped: list[Any] = []
         self._failures: dict[int, int] = {}
+        self.outages = 0  # consecutive updates refused because the database was down
+        self.retry_base = 1.0  # seconds; tests make retries immediate
 
     async def run(self) -> None:
         backoff = 1.0
@@ -76,14 +79,26 @@ class Poller:
                 continue
             try:
                 await self.dispatcher.feed_update(self.bot, update)
+            except (DBAPIError, OSError) as exc:
+                # The database (or the network to it) is down: the update is not at fault.
+                # Never skip it; keep it unconfirmed so it is handled once the database is back.
+                self.outages += 1
+                log.error(
+                    "update %s not handled, database unavailable (%s); retrying",
+                    update_id,
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(min(self.retry_base * 2 ** min(self.outages, 5), 30))
+                return
             except Exception:
                 failures = self._failures.get(update_id, 0) + 1
                 self._failures[update_id] = failures
                 if failures < MAX_FAILURES_PER_UPDATE:
                     log.exception("update %s failed (try %s); not confirmed", update_id, failures)
-                    await asyncio.sleep(min(2**failures, 30))
+                    await asyncio.sleep(min(self.retry_base * 2**failures, 30))
                     return  # the batch is fetched again from this update on
                 log.exception("update %s failed %s times; skipped", update_id, failures)
                 self.skipped.append(raw)
             self._failures.pop(update_id, None)
+            self.outages = 0
             self.offset = update_id + 1

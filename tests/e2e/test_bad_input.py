@@ -118,3 +118,29 @@ async def test_a_chat_that_removed_the_bot_is_given_up_without_blocking_others(
     assert h.app is not None and h.app.sender.failed == 1
     await h.advance(timedelta(hours=2))
     assert len(h.texts(COMMUNITY)) == 1  # the climb goes on
+
+
+async def test_database_down_leaves_the_update_unconfirmed_until_it_is_back(
+    sqlite_harness: Harness,
+) -> None:
+    """Polling never skips an update because the database is down, however long it is down."""
+    from sqlalchemy.exc import OperationalError
+
+    h = sqlite_harness
+    assert h.app is not None
+    h.app.poller.retry_base = 0.0
+    real = h.app.services.sessions
+    failures = 8  # more than a poison update is given
+
+    def flaky() -> object:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise OperationalError("connect", {}, ConnectionRefusedError("database is down"))
+        return real()
+
+    h.app.services.sessions = flaky  # type: ignore[assignment]
+    await h.say(CHEN, RESIDENTS_CHAT, "@gridcall_bot 路灯坏了三天")
+    assert failures == 0 and h.app.poller.skipped == []
+    assert await case_count(h) == 1
+    assert len(h.texts(RESIDENTS_CHAT)) == 1 and h.server.duplicates() == []
