@@ -344,7 +344,9 @@ def render(results: Results, today: dt.date | None = None) -> str:
         f"- date: {day}",
         f"- machine: nproc {os.cpu_count()}, {_cpu_model()}, "
         f"Python {platform.python_version()} ({platform.machine()})",
-        f"- command: `{command}`",
+        f"- command: `{command}` (or `bench/run outbox`)",
+        f"- load average at the end: {os.getloadavg()[0]:.2f} (other work on the machine "
+        "slows the real-clock run)",
         "- path: `OutboxSender` → real aiogram client (`AiogramTransport`) → sandbox Bot API "
         "server with `enforce_limits=True` (429 beyond 30 msg/s overall, 1/s per private "
         "chat, 20/min per group); one sender, SQLite; the sender paces groups at one "

@@ -44,10 +44,10 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 BENCHMARKS: Final = ROOT / "BENCHMARKS.md"
@@ -68,6 +68,7 @@ REDIS_URL: Final = os.environ.get(
 TARGET_REBUILD_S: Final = 5.0
 TARGET_P99_MS: Final = 150.0
 SWEEP_GRACE: Final = timedelta(seconds=2)  # as bot/app.py wires a shared index
+POOL_WARM: Final = 5  # SQLAlchemy's default pool size
 
 
 @dataclass(frozen=True)
@@ -417,14 +418,15 @@ async def child_apscheduler_burst(count: int, lead: float) -> dict[str, Any]:
 
 
 async def child_worker(
-    url: str, mode: str, redis_url: str, key: str, warm_id: int, out_path: str
+    url: str, mode: str, redis_url: str, key: str, warm_id: int, out: TextIO
 ) -> None:
     """A worker as `bot/app.py` wires one: engine, org, notifier, scheduler (batch firing
     unless `mode` is "single"; the shared Redis index when `mode` is "redis"). Each
-    committed case is written to `out_path` as "id commit_time" the moment it commits."""
+    committed case is written to `out` as "id commit_time" the moment it commits."""
     from redis.asyncio import Redis
+    from sqlalchemy import text
 
-    from escalation.batch import fire_batch
+    from escalation.batch import PreparedBatch, fire_batch, prepare_batch
     from escalation.clock import SystemClock
     from escalation.engine import fire_due
     from escalation.redis_index import RedisDeadlineIndex
@@ -443,7 +445,6 @@ async def child_worker(
     assert org is not None
     clock = SystemClock()
     notifier = CaseNotifier(Services(sessions=sessions, clock=clock, org=org, classify=classify))
-    out = open(out_path, "a", buffering=1)  # noqa: SIM115 - the worker runs until killed
 
     def record(ids: Any) -> None:
         stamp = time.time()
@@ -457,12 +458,29 @@ async def child_worker(
     async def committed(results: dict[int, datetime | None]) -> None:
         record(results)
 
-    async def fire_many(ids: list[int], now: datetime, on_commit: Any) -> Any:
+    def stamped(on_commit: Any) -> Any:
         async def both(results: dict[int, datetime | None]) -> None:
-            await on_commit(results)
             await committed(results)
+            if on_commit is not None:
+                await on_commit(results)
 
-        return await fire_batch(sessions, ids, org, now, notifier, on_commit=both)
+        return both
+
+    async def fire_many(ids: list[int], now: datetime, on_commit: Any) -> Any:
+        return await fire_batch(sessions, ids, org, now, notifier, on_commit=stamped(on_commit))
+
+    class Stamped:
+        """A prepared batch whose commit is stamped, as `fire_many`'s are."""
+
+        def __init__(self, inner: PreparedBatch) -> None:
+            self.inner = inner
+            self.ids = inner.ids
+
+        async def commit(self, on_commit: Any = None) -> Any:
+            return await self.inner.commit(stamped(on_commit))
+
+    async def prepare(ids: list[int], at: datetime) -> Stamped:
+        return Stamped(await prepare_batch(sessions, ids, org, at, notifier))
 
     async def sweep(now: datetime) -> list[int]:
         async with sessions() as session:
@@ -486,9 +504,17 @@ async def child_worker(
         sweep,
         rebuild,
         fire_batch=None if mode == "single" else fire_many,
+        prepare_batch=None if mode == "single" else prepare,
         sweep_grace=SWEEP_GRACE if mode == "redis" else timedelta(0),
     )
-    # Warm up as a running worker is: connections open, SQL compiled, templates loaded.
+    # Warm up as a running worker is: its connection pool filled (intake, sender and
+    # scheduler each hold connections), SQL compiled, templates loaded.
+    async def hold_connection() -> None:
+        async with sessions() as session:
+            await session.execute(text("select 1"))
+            await asyncio.sleep(0.05)
+
+    await asyncio.gather(*(hold_connection() for _ in range(POOL_WARM)))
     await fire_batch(sessions, [warm_id], org, clock.now(), notifier)
     await fire_due(sessions, warm_id, org, clock.now(), notifier)
     if mode != "redis":
@@ -532,7 +558,7 @@ async def run_burst(
         finally:
             await redis.aclose()
     folder = Path(tempfile.mkdtemp(prefix="gridcall-bench-"))
-    procs: list[subprocess.Popen[str]] = []
+    procs: list[asyncio.subprocess.Process] = []
     outs: list[Path] = []
     try:
         for n in range(workers):
@@ -540,17 +566,20 @@ async def run_burst(
             outs.append(out)
             args = ["worker", url, mode, REDIS_URL, key, str(warm[n]), str(out)]
             procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "bench.scheduler_bench", "--child", *args],
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bench.scheduler_bench",
+                    "--child",
+                    *args,
                     cwd=ROOT,
-                    stdout=subprocess.PIPE,
-                    text=True,
+                    stdout=asyncio.subprocess.PIPE,
                 )
             )
         ready = []
         for proc in procs:
             assert proc.stdout is not None
-            line = await asyncio.to_thread(proc.stdout.readline)
+            line = await proc.stdout.readline()
             if not line:
                 raise RuntimeError(f"{label}: a worker died while starting")
             ready.append(json.loads(line)["ready"])
@@ -565,7 +594,7 @@ async def run_burst(
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(timeout=10)
+            await asyncio.wait_for(proc.wait(), timeout=10)
     first_commit: dict[int, float] = {}
     for out in outs:
         for line in out.read_text().splitlines():
@@ -750,8 +779,9 @@ def child_main(args: Sequence[str]) -> None:
     elif kind == "apscheduler-burst":
         result = asyncio.run(child_apscheduler_burst(int(rest[0]), float(rest[1])))
     elif kind == "worker":
-        url, mode, redis_url, key, warm, out = rest
-        asyncio.run(child_worker(url, mode, redis_url, key, int(warm), out))
+        url, mode, redis_url, key, warm, out_path = rest
+        with open(out_path, "a", buffering=1) as out:  # line-buffered: killed, not stopped
+            asyncio.run(child_worker(url, mode, redis_url, key, int(warm), out))
         result = None
     else:
         raise SystemExit(f"unknown child {kind!r}")
@@ -766,14 +796,20 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--no-write", action="store_true", help="print only, leave BENCHMARKS.md alone"
     )
+    parser.add_argument("--open-cases", type=int, help="open cases to rebuild from")
+    parser.add_argument("--burst", type=int, help="deadlines due at the same instant")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child_main(args.child)
         return {}
     sizes = Sizes.quick() if args.quick else Sizes.full()
+    if args.open_cases is not None:
+        sizes = replace(sizes, open_cases=args.open_cases)
+    if args.burst is not None:
+        sizes = replace(sizes, burst=args.burst)
     results = asyncio.run(measure(sizes))
-    command = COMMAND + (" --quick" if args.quick else "")
+    command = " ".join([COMMAND, *(argv if argv is not None else sys.argv[1:])])
     section = render_section(results, machine(), command)
     print()
     print(section)

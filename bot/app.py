@@ -23,18 +23,19 @@ from aiogram.client.telegram import TelegramAPIServer
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.outbox_sender import OutboxSender, SendLimits
+from bot.outbox_sender import FailedDelivery, OutboxSender, SendLimits
 from bot.telegram.polling import ALLOWED_UPDATES, Poller
 from bot.telegram.router import build_router
 from bot.telegram.transport import AiogramTransport
 from bot.telegram.webhook import WEBHOOK_PATH, WebhookServer, secret_problem
-from escalation.batch import fire_batch
+from escalation.batch import PreparedBatch, fire_batch, prepare_batch
 from escalation.clock import Clock, SystemClock
 from escalation.engine import fire_due
 from escalation.redis_index import RedisDeadlineIndex
 from escalation.scheduler import DeadlineIndex, MemoryDeadlineIndex, Scheduler
 from handlers.context import Services
 from handlers.core import Core
+from handlers.delivery import on_delivery_failed
 from handlers.notify import CaseNotifier
 from storage import cases
 from storage.db import create_engine, migrate, sessionmaker
@@ -118,7 +119,9 @@ class GridcallApp:
                 self.redis, key=f"{self.config.redis_prefix}:deadlines:ack"
             )
             # Every worker of this bot shares Telegram's limits (in-process while Redis is down).
-            self.sender.use_redis(self.redis, bot=me.id)
+            self.sender.use_redis(
+                self.redis, bot=me.id, prefix=f"{self.config.redis_prefix}:ratelimit"
+            )
         else:
             self.index = MemoryDeadlineIndex()
         self.services = Services(
@@ -134,6 +137,12 @@ class GridcallApp:
             self.llm = LLMTriager(self.config.llm, classify)
             self.services.triage_async = self.llm.classify
         notifier = CaseNotifier(self.services)
+
+        async def on_failed(failed: FailedDelivery) -> None:
+            # A message that can never arrive: the case moves on, the admins hear of it.
+            await on_delivery_failed(self.services, failed)
+
+        self.sender.on_failed = on_failed
 
         async def fire(case_id: int, now: datetime) -> datetime | None:
             due = await fire_due(self.sessions, case_id, self.services.org, now, notifier)
@@ -153,13 +162,12 @@ class GridcallApp:
             now: datetime,
             on_commit: Callable[[dict[int, datetime | None]], Awaitable[None]],
         ) -> dict[int, datetime | None]:
-            async def committed(results: dict[int, datetime | None]) -> None:
-                await on_commit(results)
-                self.sender.wake()
-
             return await fire_batch(
-                self.sessions, ids, self.services.org, now, notifier, on_commit=committed
+                self.sessions, ids, self.services.org, now, notifier, on_commit=on_commit
             )
+
+        async def prepare_many(ids: list[int], at: datetime) -> PreparedBatch:
+            return await prepare_batch(self.sessions, ids, self.services.org, at, notifier)
 
         self.scheduler = Scheduler(
             self.index,
@@ -168,6 +176,8 @@ class GridcallApp:
             sweep,
             rebuild,
             fire_batch=fire_many,
+            prepare_batch=prepare_many,
+            on_committed=self.sender.wake,
             # A shared index: an overdue case may be in another worker's hands right now.
             sweep_grace=timedelta(seconds=2) if self.redis is not None else timedelta(0),
         )

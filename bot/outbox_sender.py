@@ -79,7 +79,7 @@ T = TypeVar("T")
 HEADER_ALLOWANCE = 200
 
 
-@dataclass(frozen=True)
+@dataclass
 class FailedDelivery:
     """A row the sender gave up on, for the hook that decides what its case does next.
 

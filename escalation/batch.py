@@ -41,8 +41,6 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
-    Integer,
     Table,
     Text,
     bindparam,
@@ -57,7 +55,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.dml import Insert, Update
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.selectable import Select
 from sqlalchemy.sql.util import find_tables
 from sqlalchemy.types import TypeEngine
@@ -216,40 +214,52 @@ async def _plan(
     return plan
 
 
-def _array_of(col: str) -> tuple[TypeEngine[Any], bool]:
+def _array_of(column: ColumnElement[Any]) -> tuple[TypeEngine[Any], bool]:
     """The array type a column's values travel in, and whether they travel as JSON text
     (asyncpg has no codec for arrays of JSON)."""
-    kind = CASES.c[col].type
+    kind = column.type
     if isinstance(kind, JSON):
         return ARRAY(Text()), True
     return ARRAY(kind), False
 
 
+def _as_array(column: ColumnElement[Any], values: list[Any]) -> list[Any]:
+    """A column's values as its array parameter: JSON encoded as SQLAlchemy's JSON type
+    would (Python None is JSON ``null`` unless the column says ``none_as_null``)."""
+    kind = column.type
+    if not isinstance(kind, JSON):
+        return values
+    if kind.none_as_null:
+        return [None if x is None else json.dumps(x) for x in values]
+    return [json.dumps(x) for x in values]
+
+
+def _unnest(table: Table, names: Sequence[str], keys: Sequence[str]) -> Any:
+    """``unnest(CAST(:b_x AS type[]), …) AS v(x, …)``: one array parameter per column, so
+    a statement has the same shape for every chunk and SQLAlchemy compiles it once (a
+    VALUES list of 200 rows has thousands of parameters and costs more to compile than to
+    run)."""
+    arrays: list[Any] = []
+    for name, key in zip(names, keys, strict=True):
+        kind, _ = _array_of(table.c[key])
+        arrays.append(sa_cast(bindparam(f"b_{name}", type_=kind), kind))
+    return func.unnest(*arrays).table_valued(*names).render_derived(name="v")
+
+
+def _from_v(table: Table, v: Any, name: str, key: str) -> Any:
+    _, as_json = _array_of(table.c[key])
+    return sa_cast(v.c[name], table.c[key].type) if as_json else v.c[name]
+
+
 @cache
 def _update_from_arrays(cols: tuple[str, ...]) -> Update:
-    """``UPDATE cases SET … FROM unnest(:ids, :old, …) AS v(…) WHERE cases.id = v.id AND
-    cases.version = v.old_version RETURNING cases.id`` for one set of changed columns.
-
-    One array parameter per column, so the statement has the same shape for every chunk and
-    SQLAlchemy compiles it once (a VALUES list of 200 rows has 2,000 parameters and costs
-    more to compile than to run)."""
-    arrays: list[Any] = [
-        sa_cast(bindparam("b_id", type_=ARRAY(BigInteger())), ARRAY(BigInteger())),
-        sa_cast(bindparam("b_old", type_=ARRAY(Integer())), ARRAY(Integer())),
-    ]
-    for col in cols:
-        kind, _ = _array_of(col)
-        arrays.append(sa_cast(bindparam(f"b_{col}", type_=kind), kind))
-    names = ("id", "old_version", *cols)
-    v = func.unnest(*arrays).table_valued(*names).render_derived(name="v")
-    changes: dict[Any, Any] = {}
-    for col in cols:
-        _, as_json = _array_of(col)
-        changes[CASES.c[col]] = sa_cast(v.c[col], CASES.c[col].type) if as_json else v.c[col]
+    """``UPDATE cases SET … FROM unnest(…) AS v(…) WHERE cases.id = v.id AND
+    cases.version = v.old_version RETURNING cases.id`` for one set of changed columns."""
+    v = _unnest(CASES, ("id", "old_version", *cols), ("id", "version", *cols))
     return (
         update(CASES)
-        .where(CASES.c.id == v.c.id, CASES.c.version == v.c.old_version)
-        .values(changes)
+        .where(CASES.c.id == v.c.id)
+        .values({CASES.c[c]: _from_v(CASES, v, c, c) for c in cols})
         .returning(CASES.c.id)
     )
 
@@ -258,18 +268,52 @@ async def _write_cases_postgres(session: AsyncSession, group: Sequence[_Plan]) -
     cols = group[0].changes
     params: dict[str, list[Any]] = {
         "b_id": [p.case.id for p in group],
-        "b_old": [p.before["version"] for p in group],
+        "b_old_version": [p.before["version"] for p in group],
     }
     for col in cols:
-        _, as_json = _array_of(col)
-        column_values = [getattr(p.case, col) for p in group]
-        params[f"b_{col}"] = (
-            [None if x is None else json.dumps(x) for x in column_values]
-            if as_json
-            else column_values
-        )
+        params[f"b_{col}"] = _as_array(CASES.c[col], [getattr(p.case, col) for p in group])
     result = await session.execute(_update_from_arrays(cols), params)
     return set(result.scalars())
+
+
+@cache
+def _insert_from_arrays(table_name: str, cols: tuple[str, ...], conflict: str | None) -> Any:
+    """``INSERT INTO t (…) SELECT … FROM unnest(…) [ON CONFLICT (key) DO NOTHING]``."""
+    table = {t.name: t for t in (EVENTS, OUTBOX)}[table_name]
+    v = _unnest(table, cols, cols)
+    rows = select(*(_from_v(table, v, c, c) for c in cols))
+    stmt = postgresql.insert(table).from_select(list(cols), rows, include_defaults=False)
+    return stmt.on_conflict_do_nothing(index_elements=[conflict]) if conflict else stmt
+
+
+def _arrays_fit(table: Table, cols: Sequence[str]) -> bool:
+    """Only if every column left out has no Python-side default: `from_select` would not
+    apply one, an executemany would."""
+    given = set(cols)
+    return all(
+        c.key in given or c.default is None or c.autoincrement is True or c.primary_key
+        for c in table.columns
+    )
+
+
+async def _insert_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: list[dict[str, Any]],
+    dialect: str,
+    conflict: str | None,
+) -> None:
+    """Rows of one shape in one statement: arrays on PostgreSQL, executemany elsewhere."""
+    cols = tuple(rows[0])
+    if dialect == "postgresql" and _arrays_fit(table, cols):
+        params = {f"b_{c}": _as_array(table.c[c], [row[c] for row in rows]) for c in cols}
+        await session.execute(_insert_from_arrays(table.name, cols, conflict), params)
+        return
+    stmt: Any = insert(table)
+    if conflict:
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=[conflict])
+    await session.execute(stmt, rows)
 
 
 async def _write_cases_sqlite(session: AsyncSession, group: Sequence[_Plan]) -> set[int]:
@@ -317,12 +361,10 @@ async def _write_rows(session: AsyncSession, winners: Sequence[_Plan], dialect: 
     engine produced them."""
     events = [{k: getattr(event, k) for k in _EVENT_COLUMNS} for p in winners for event in p.events]
     for rows in _grouped(events):
-        await session.execute(insert(EVENTS), rows)
-    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        await _insert_rows(session, EVENTS, rows, dialect, None)
     messages = [row for p in winners for row in p.outbox]
     for rows in _grouped(messages):
-        stmt = dialect_insert(OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        await session.execute(stmt, rows)
+        await _insert_rows(session, OUTBOX, rows, dialect, "dedupe_key")
 
 
 @dataclass

@@ -108,14 +108,24 @@ class MemoryDeadlineIndex:
         return len(self._due)
 
 
+Results = dict[int, datetime | None]
+OnCommit = Callable[[Results], Awaitable[None]]
 FireFn = Callable[[int, datetime], Awaitable[datetime | None]]
 #: Fires many cases; calls the hook with each committed chunk's results as it goes.
-BatchFireFn = Callable[
-    [list[int], datetime, Callable[[dict[int, datetime | None]], Awaitable[None]]],
-    Awaitable[dict[int, datetime | None]],
-]
+BatchFireFn = Callable[[list[int], datetime, OnCommit], Awaitable[Results]]
 SweepFn = Callable[[datetime], Awaitable[list[int]]]
 RebuildFn = Callable[[], Awaitable[list[tuple[int, datetime]]]]
+
+
+class Ready(Protocol):
+    """Cases whose firing at some instant is decided but not yet committed."""
+
+    ids: list[int]
+
+    async def commit(self, on_commit: OnCommit | None = None) -> Results: ...
+
+
+PrepareFn = Callable[[list[int], datetime], Awaitable[Ready]]
 
 RETRY_AFTER = timedelta(seconds=5)
 
@@ -125,9 +135,18 @@ class Scheduler:
 
     `fire_batch`, when given, fires the due entries `batch_size` at a time; a batch that
     fails is retried case by case through `fire` (the proven path), and a case that fails
-    there too is put back a few seconds later. `sweep_grace` is how overdue a case must be
-    before the sweep takes it: with a shared index another worker may be firing it right
-    now, and the grace keeps the sweep from queueing behind that worker's locks.
+    there too is put back a few seconds later.
+
+    `prepare_batch`, when given, lets the loop work ahead: deadlines are known in advance,
+    so `lookahead` before the next one it claims the entries due then, has the engine decide
+    what firing them writes, and at the instant only commits (see `fire_ahead`). A burst of
+    a thousand deadlines then costs, at its instant, a few bulk writes instead of a thousand
+    engine runs.
+
+    `sweep_grace` is how overdue a case must be before the sweep takes it: with a shared
+    index another worker may be firing it right now, and the grace keeps the sweep from
+    doing that work twice. `on_committed` is called after each commit (the app wakes the
+    outbox sender with it).
     """
 
     def __init__(
@@ -140,18 +159,24 @@ class Scheduler:
         sweep_every: timedelta = timedelta(seconds=5),
         *,
         fire_batch: BatchFireFn | None = None,
+        prepare_batch: PrepareFn | None = None,
         batch_size: int = 200,
+        lookahead: timedelta = timedelta(seconds=2),
         sweep_grace: timedelta = timedelta(0),
+        on_committed: Callable[[], None] | None = None,
     ) -> None:
         self.index = index
         self.clock = clock
         self._fire = fire
         self._fire_batch = fire_batch
+        self._prepare = prepare_batch
         self._sweep = sweep
         self._rebuild = rebuild
         self._sweep_every = sweep_every
         self._sweep_grace = sweep_grace
+        self._on_committed = on_committed
         self.batch_size = batch_size
+        self.lookahead = lookahead
         self._wake = asyncio.Event()
         self.busy = False
         self.fired = 0
@@ -185,28 +210,32 @@ class Scheduler:
         finally:
             self.busy = False
 
-    async def _index(self, results: Mapping[int, datetime | None]) -> None:
-        nxt = {case_id: due for case_id, due in results.items() if due is not None}
-        if nxt:
-            await self.index.add_many(nxt)
+    def _committed(self, done: set[int]) -> OnCommit:
+        """The hook a batch calls after each commit: index what comes next, count, and
+        remember what is done (so a later failure retries only the rest)."""
+
+        async def hook(results: Results) -> None:
+            done.update(results)
+            self.fired += len(results)
+            nxt = {case_id: due for case_id, due in results.items() if due is not None}
+            if nxt:
+                await self.index.add_many(nxt)
+            if self._on_committed is not None:
+                self._on_committed()
+
+        return hook
 
     async def _fire_all(self, ids: list[int], now: datetime) -> int:
         done: set[int] = set()
         if self._fire_batch is not None:
-
-            async def committed(results: dict[int, datetime | None]) -> None:
-                done.update(results)
-                await self._index(results)
-
             try:
-                await self._fire_batch(ids, now, committed)
+                await self._fire_batch(ids, now, self._committed(done))
             except Exception:
                 self.batch_failures += 1
                 log.exception(
                     "firing %s deadlines together failed; firing the rest one by one",
                     len(ids) - len(done),
                 )
-            self.fired += len(done)
         fired = len(done)
         for case_id in ids:
             if case_id in done:
@@ -225,16 +254,67 @@ class Scheduler:
                 await self.index.add(case_id, nxt)
         return fired
 
+    async def fire_ahead(self, at: datetime) -> int:
+        """Claim the entries due at `at`, decide them now, commit them at `at`.
+
+        Claimed entries leave the index (with Redis, no other worker takes them); if this
+        worker dies before committing, they are still due in the cases table and the sweep
+        fires them. Whatever cannot be prepared in time stays in the index for `run_due`.
+        Returns how many cases were committed.
+        """
+        assert self._prepare is not None
+        ready: list[Ready] = []
+        self.busy = True
+        try:
+            while self.clock.now() < at:
+                ids = await self.index.pop_due(at, limit=self.batch_size)
+                if not ids:
+                    break
+                try:
+                    ready.append(await self._prepare(ids, at))
+                except Exception:
+                    log.exception("preparing %s deadlines failed; they fire when due", len(ids))
+                    await self.index.add_many(dict.fromkeys(ids, at))
+        finally:
+            self.busy = False
+        if not ready:
+            return 0  # another worker claimed them first
+        await self.clock.sleep_until(at)
+        self.busy = True
+        try:
+            # The chunks hold disjoint cases: committed side by side, the database works
+            # on several at once (each locks its own rows, in id order).
+            counts = await asyncio.gather(*(self._commit(batch, at) for batch in ready))
+            return sum(counts)
+        finally:
+            self.busy = False
+
+    async def _commit(self, batch: Ready, at: datetime) -> int:
+        done: set[int] = set()
+        try:
+            await batch.commit(self._committed(done))
+        except Exception:
+            self.batch_failures += 1
+            log.exception("committing prepared deadlines failed; they fire when due")
+            rest = [case_id for case_id in batch.ids if case_id not in done]
+            await self.index.add_many(dict.fromkeys(rest, at))
+        return len(done)
+
     async def run(self) -> None:
-        """The loop: fire what is due, then sleep until the next deadline, an earlier one
-        being added, or the next sweep of the table."""
+        """The loop: fire what is due; then, if the next deadline is near, work ahead for
+        it; else sleep until it nears, an earlier one is added, or the next sweep."""
         while True:
             self._wake.clear()  # before reading the index: a later schedule() wakes us
             await self.run_due()
-            wake_at = self.clock.now() + self._sweep_every
+            now = self.clock.now()
             nxt = await self.index.next_due()
-            if nxt is not None and nxt < wake_at:
-                wake_at = nxt
+            ahead = self._prepare is not None
+            if ahead and nxt is not None and now < nxt <= now + self.lookahead:
+                await self.fire_ahead(nxt)
+                continue
+            wake_at = now + self._sweep_every
+            if nxt is not None:
+                wake_at = min(wake_at, nxt - self.lookahead if ahead else nxt)
             sleeper = asyncio.ensure_future(self.clock.sleep_until(wake_at))
             waker = asyncio.ensure_future(self._wake.wait())
             try:

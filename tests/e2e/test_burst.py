@@ -89,3 +89,15 @@ async def test_sixty_reports_in_a_minute_reach_the_grid_bundled_and_actionable(
     assert f"✅ {number}" in ticked.plain_text
     assert data not in [d for row in ticked.buttons for _, d in row]
     assert h.server.flood_rejections == 0
+
+
+async def test_a_grid_chat_the_bot_was_removed_from_passes_the_case_up_at_once(
+    harness: Harness,
+) -> None:
+    """The sender's `on_failed` hook is wired: a 403 on the grid's card moves the case on."""
+    h = harness
+    h.server.kick_bot(GRID)
+    await h.say(CHEN, RESIDENTS_CHAT, "@gridcall_bot 路灯坏了三天")
+    community = h.server.bot_messages(-1001002)
+    assert community and "HZ-2026-000001" in community[0].plain_text
+    assert h.server.bot_messages(GRID) == []

@@ -8,6 +8,7 @@ or from the one-by-one path after a batch failed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -16,7 +17,7 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from escalation.batch import fire_batch
+from escalation.batch import PreparedBatch, fire_batch, prepare_batch
 from escalation.clock import FakeClock
 from escalation.engine import fire_due
 from escalation.redis_index import RedisDeadlineIndex
@@ -24,6 +25,7 @@ from escalation.routing import OrgView
 from escalation.scheduler import DeadlineIndex, MemoryDeadlineIndex, Scheduler
 from handlers.context import Services
 from handlers.core import Core
+from handlers.events import InboundEvent
 from handlers.notify import CaseNotifier
 from storage import cases
 from storage.db import create_engine, migrate, sessionmaker
@@ -59,6 +61,7 @@ def make_scheduler(
     batch_size: int = 200,
     sweep_grace: timedelta = timedelta(0),
     breaks_after: int | None = None,
+    ahead: bool = False,
 ) -> tuple[Scheduler, list[int]]:
     """A scheduler wired as `bot/app.py` wires it; `breaks_after` makes the batch path
     fail after that many committed chunks. Also returns the ids fired one by one."""
@@ -83,6 +86,9 @@ def make_scheduler(
             sessions, ids, org, now, notifier, chunk_size=5, on_commit=committed
         )
 
+    async def prepare(ids: list[int], at: datetime) -> PreparedBatch:
+        return await prepare_batch(sessions, ids, org, at, notifier)
+
     async def sweep(now: datetime) -> list[int]:
         async with sessions() as session:
             return await cases.due_case_ids(session, now)
@@ -98,6 +104,7 @@ def make_scheduler(
         sweep,
         rebuild,
         fire_batch=fire_many if batch else None,
+        prepare_batch=prepare if ahead else None,
         batch_size=batch_size,
         sweep_grace=sweep_grace,
     )
@@ -226,6 +233,65 @@ async def test_three_workers_share_one_burst(
     assert sum(counts) == 30
     assert all(n > 0 for n in counts), counts
     assert await climbs(sessions) == ids
+    assert await no_duplicate_messages(sessions)
+
+
+async def test_working_ahead_commits_at_the_deadline_not_before(
+    world: tuple[async_sessionmaker[AsyncSession], OrgView], clock: FakeClock
+) -> None:
+    """The loop decides a burst `lookahead` before it is due and commits at the instant:
+    nothing is written early, everything is there at the deadline, and a case acknowledged
+    in between is left alone (its guard fails) and then fired afresh — finding nothing due."""
+    sessions, org_view = world
+    ids = await file_reports(sessions, org_view, clock, 8)
+    scheduler, singly = make_scheduler(
+        sessions, org_view, clock, MemoryDeadlineIndex(), batch_size=3, ahead=True
+    )
+    await scheduler.start()
+    due = clock.now() + timedelta(hours=2)
+    clock.advance(timedelta(hours=2) - scheduler.lookahead)
+    loop = asyncio.create_task(scheduler.run())
+    try:
+        for _ in range(200):  # until every entry is claimed and prepared
+            await asyncio.sleep(0.01)
+            if await scheduler.index.size() == 0 and not scheduler.busy:
+                break
+        assert await scheduler.index.size() == 0
+        assert await climbs(sessions) == []  # decided, not written
+        services = Services(sessions=sessions, clock=clock, org=org_view, classify=classify)
+        press = InboundEvent(
+            platform="telegram",
+            update_id=999,
+            chat_id=-1001003,
+            chat_type="supergroup",
+            user_id=5001,
+            user_name="张三",
+            callback_id="q1",
+            callback_data=f"c:{ids[0]}:ack",
+            callback_message_id=1,
+        )
+        await Core(services).handle(press)
+
+        clock.set(due)
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if len(await climbs(sessions)) == len(ids) - 1 and not scheduler.busy:
+                break
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+    assert await climbs(sessions) == ids[1:]
+    assert singly == []
+    async with sessions() as session:
+        ats = set(
+            (
+                await session.execute(select(CaseEvent.at).where(CaseEvent.kind == "escalated"))
+            ).scalars()
+        )
+        acked = await session.get(Case, ids[0])
+    assert ats == {due}  # recorded at the deadline itself
+    assert acked is not None and acked.status == "acknowledged" and acked.level == "grid"
     assert await no_duplicate_messages(sessions)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import JSON, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from escalation.batch import BatchUnsupported, fire_batch
@@ -60,6 +60,12 @@ STEPS = (
     timedelta(days=3),
     timedelta(days=8),
 )
+
+
+JSON_COLUMNS = {
+    table.name: [c.name for c in table.columns if isinstance(c.type, JSON)]
+    for table in (Case.__table__, Outbox.__table__)
+}
 
 
 @dataclass
@@ -106,8 +112,8 @@ async def twin_urls(
 
 
 async def file_reports(world: World) -> list[int]:
-    for n, text in enumerate(REPORTS, start=1):
-        await world.core.handle(resident_says(text, update_id=n, message_id=100 + n))
+    for n, report in enumerate(REPORTS, start=1):
+        await world.core.handle(resident_says(report, update_id=n, message_id=100 + n))
     async with world.sessions() as session:
         return list((await session.execute(select(Case.id).order_by(Case.id))).scalars())
 
@@ -141,10 +147,22 @@ async def snapshot(world: World) -> dict[str, Any]:
         by_case: dict[int, list[dict[str, Any]]] = {}
         for event in events:
             by_case.setdefault(event.case_id, []).append(_row(event))
+        # JSON None may be stored as SQL NULL or as JSON null: the ORM reads both as None,
+        # queries do not. Compare the raw text of every JSON column too.
+        raw = {
+            table: [
+                tuple(row)
+                for row in await session.execute(
+                    text(f"SELECT {', '.join(f'CAST({c} AS TEXT)' for c in cols)} FROM {table}")
+                )
+            ]
+            for table, cols in JSON_COLUMNS.items()
+        }
         return {
             "events": by_case,
             "outbox": [_row(o) for o in outbox],
             "cases": [_row(c, skip=()) for c in rows],
+            "raw": {table: sorted(rows, key=str) for table, rows in raw.items()},
         }
 
 
@@ -202,8 +220,8 @@ async def test_racing_batches_and_single_firings_escalate_each_case_once(
     one by one: every case climbs once, and no message is written twice."""
     services = Services(sessions=sessions, clock=clock, org=org_view, classify=classify)
     core = Core(services)
-    for n, text in enumerate(REPORTS, start=1):
-        await core.handle(resident_says(text, update_id=n, message_id=100 + n))
+    for n, report in enumerate(REPORTS, start=1):
+        await core.handle(resident_says(report, update_id=n, message_id=100 + n))
     async with sessions() as session:
         ids = list((await session.execute(select(Case.id))).scalars())
     clock.advance(timedelta(days=1))  # every priority's first deadline has passed
