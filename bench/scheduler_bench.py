@@ -44,7 +44,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -78,14 +78,15 @@ class Sizes:
     workers: int
     lead: float  # seconds between seeding a burst and its deadline: the workers start meanwhile
     baseline: bool  # also fire the burst one transaction per case
+    repeat: int  # runs of each burst; the one with the median p99 is reported
 
     @classmethod
     def full(cls) -> Sizes:
-        return cls(open_cases=100_000, burst=1_000, workers=3, lead=12.0, baseline=True)
+        return cls(open_cases=100_000, burst=1_000, workers=3, lead=12.0, baseline=True, repeat=3)
 
     @classmethod
     def quick(cls) -> Sizes:
-        return cls(open_cases=2_000, burst=100, workers=3, lead=8.0, baseline=False)
+        return cls(open_cases=2_000, burst=100, workers=3, lead=5.0, baseline=False, repeat=1)
 
 
 def rss_mb() -> float:
@@ -105,6 +106,16 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
+def index_mb(index: Any) -> float:
+    """What the in-process index's own objects take (a dict of floats and a heap of
+    tuples): the resident set also keeps what the allocator retained from the fetch."""
+    due, heap = index._due, index._heap
+    size = sys.getsizeof(due) + sys.getsizeof(heap)
+    size += sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in due.items())
+    size += sum(sys.getsizeof(t) for t in heap)
+    return float(size) / 1e6
+
+
 def lateness_stats(values_ms: Sequence[float]) -> dict[str, float]:
     return {
         "n": len(values_ms),
@@ -122,7 +133,7 @@ def _admin_dsn() -> str:
 
 
 async def create_database() -> tuple[str, str]:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     name = f"gridcall_bench_{uuid.uuid4().hex[:10]}"
     conn = await asyncpg.connect(_admin_dsn(), timeout=5)
@@ -322,6 +333,7 @@ async def child_rebuild_memory(url: str) -> dict[str, Any]:
         "entries": held,
         "rss_mb": after - before,
         "peak_mb": peak_rss_mb() - before,
+        "index_mb": index_mb(index),
     }
 
 
@@ -363,7 +375,7 @@ async def child_rebuild_redis(url: str, redis_url: str, key: str) -> dict[str, A
 async def child_apscheduler_add(count: int) -> dict[str, Any]:
     """APScheduler 3, running, takes `count` date jobs (python-telegram-bot's JobQueue
     calls `add_job` on a running `AsyncIOScheduler` the same way)."""
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.start()
@@ -422,7 +434,11 @@ async def child_worker(
 ) -> None:
     """A worker as `bot/app.py` wires one: engine, org, notifier, scheduler (batch firing
     unless `mode` is "single"; the shared Redis index when `mode` is "redis"). Each
-    committed case is written to `out` as "id commit_time" the moment it commits."""
+    committed case is written to `out` as "id commit_time" the moment it commits.
+
+    Modes: "memory" and "redis" are the production wiring; "batch" fires in batches but
+    only once the deadline has come (no working ahead); "single" fires one case per
+    transaction."""
     from redis.asyncio import Redis
     from sqlalchemy import text
 
@@ -504,9 +520,10 @@ async def child_worker(
         sweep,
         rebuild,
         fire_batch=None if mode == "single" else fire_many,
-        prepare_batch=None if mode == "single" else prepare,
+        prepare_batch=prepare if mode in ("memory", "redis") else None,
         sweep_grace=SWEEP_GRACE if mode == "redis" else timedelta(0),
     )
+
     # Warm up as a running worker is: its connection pool filled (intake, sender and
     # scheduler each hold connections), SQL compiled, templates loaded.
     async def hold_connection() -> None:
@@ -536,6 +553,7 @@ class BurstRun:
     stats: dict[str, float]
     outcome: dict[str, int]
     ready_margin: float  # seconds between the last worker being ready and the deadline
+    p99_all: list[float] = field(default_factory=list)  # every repeat's p99, when repeated
 
 
 async def run_burst(
@@ -597,8 +615,8 @@ async def run_burst(
             await asyncio.wait_for(proc.wait(), timeout=10)
     first_commit: dict[int, float] = {}
     for out in outs:
-        for line in out.read_text().splitlines():
-            case_id, stamp = line.split()
+        for entry in out.read_text().splitlines():
+            case_id, stamp = entry.split()
             first_commit.setdefault(int(case_id), float(stamp))
             first_commit[int(case_id)] = min(first_commit[int(case_id)], float(stamp))
     lateness = [(first_commit[i] - due.timestamp()) * 1000 for i in ids]
@@ -634,23 +652,33 @@ async def measure(sizes: Sizes) -> dict[str, Any]:
         results["apscheduler_add"] = run_child(["apscheduler-add", str(n)])
         print("APScheduler add_job:      ", results["apscheduler_add"])
 
-        runs = [await run_burst(url, "1 worker, batch", "memory", 1, sizes, key)]
-        runs.append(
-            await run_burst(
-                url, f"{sizes.workers} workers, batch, Redis", "redis", sizes.workers, sizes, key
-            )
-        )
+        scenarios = [
+            ("1 worker, batch", "memory", 1),
+            (f"{sizes.workers} workers, batch, Redis", "redis", sizes.workers),
+        ]
         if sizes.baseline:
-            runs.append(
-                await run_burst(url, "1 worker, one transaction per case", "single", 1, sizes, key)
-            )
-        for run in runs:
-            print(
-                f"burst, {run.label}: {run.stats} {run.outcome} ready {run.ready_margin:.1f}s early"
-            )
-        results["bursts"] = [run.__dict__ for run in runs]
-        results["apscheduler_burst"] = run_child(["apscheduler-burst", str(sizes.burst), "2.0"])
-        print("burst, APScheduler (empty jobs):", results["apscheduler_burst"])
+            scenarios.append(("1 worker, batch, not working ahead", "batch", 1))
+            scenarios.append(("1 worker, one transaction per case", "single", 1))
+        chosen: list[BurstRun] = []
+        for label, mode, count in scenarios:
+            tries = []
+            for _ in range(sizes.repeat):
+                run = await run_burst(url, label, mode, count, sizes, key)
+                print(
+                    f"burst, {label}: {run.stats} {run.outcome} ready {run.ready_margin:.1f}s early"
+                )
+                tries.append(run)
+            median = sorted(tries, key=lambda r: r.stats["p99"])[len(tries) // 2]
+            median.p99_all = [r.stats["p99"] for r in tries]
+            chosen.append(median)
+        results["bursts"] = [run.__dict__ for run in chosen]
+        aps = [
+            run_child(["apscheduler-burst", str(sizes.burst), "2.0"]) for _ in range(sizes.repeat)
+        ]
+        for stats in aps:
+            print("burst, APScheduler (empty jobs):", stats)
+        results["apscheduler_burst"] = sorted(aps, key=lambda r: r["p99"])[len(aps) // 2]
+        results["apscheduler_burst"]["p99_all"] = [r["p99"] for r in aps]
     finally:
         keys = [k async for k in redis.scan_iter(f"{prefix}*")]
         if keys:
@@ -705,50 +733,86 @@ def render_section(results: dict[str, Any], host: dict[str, str], command: str) 
         "growth of the process's resident set once the index is built. Target: ≤ "
         f"{TARGET_REBUILD_S:g} s, and less than half of APScheduler's memory.",
         "",
-        "| | time | memory held | peak during |  |",
-        "|---|---:|---:|---:|---|",
+        f"| | time | memory held | peak during | ≤ {TARGET_REBUILD_S:g} s | < ½ APScheduler |",
+        "|---|---:|---:|---:|---|---|",
         f"| in-process index (heap) | {mem['seconds']:.2f} s | {mem['rss_mb']:.1f} MB "
-        f"| {mem['peak_mb']:.1f} MB | "
-        f"{verdict(mem['seconds'] <= TARGET_REBUILD_S and mem['rss_mb'] < aps['rss_mb'] / 2)} |",
+        f"(its objects: {mem.get('index_mb', 0.0):.1f} MB) "
+        f"| {mem['peak_mb']:.1f} MB | {verdict(mem['seconds'] <= TARGET_REBUILD_S)} "
+        f"| {verdict(mem['rss_mb'] < aps['rss_mb'] / 2)} |",
         f"| Redis index (sorted set) | {red['seconds']:.2f} s | {red['redis_mb']:.1f} MB in "
-        f"Redis | — | {verdict(red['seconds'] <= TARGET_REBUILD_S)} |",
+        f"Redis | — | {verdict(red['seconds'] <= TARGET_REBUILD_S)} | — |",
         f"| APScheduler 3 `add_job` × {aps['entries']:,} | {aps['seconds']:.2f} s "
-        f"| {aps['rss_mb']:.1f} MB | {aps['peak_mb']:.1f} MB | reference |",
+        f"| {aps['rss_mb']:.1f} MB | {aps['peak_mb']:.1f} MB | reference | |",
         "",
         f"**Burst** — {burst:,} cases whose acknowledge deadline is the same instant. Lateness "
         "= the moment the case's escalation (guarded transition, event and outbox row) has "
         "committed, minus the deadline; the workers were started and warmed before it. "
         f"Target: p99 ≤ {TARGET_P99_MS:g} ms, ahead of APScheduler firing as many empty jobs.",
         "",
-        "| | p50 | p99 | max | escalated once | |",
-        "|---|---:|---:|---:|---:|---|",
+        f"| | p50 | p99 | max | p99 of each run | escalated once | p99 ≤ {TARGET_P99_MS:g} ms "
+        "| p99 < APScheduler's |",
+        "|---|---:|---:|---:|---|---:|---|---|",
     ]
+
+    def each(p99s: list[float]) -> str:
+        return " / ".join(f"{p:.0f}" for p in p99s) + " ms" if p99s else "—"
+
     for run in bursts:
         stats, outcome = run["stats"], run["outcome"]
         once = outcome["escalated"] == burst and outcome["escalated_twice"] == 0
         once = once and outcome["outbox_rows"] == outcome["outbox_keys"]
         target = (
-            "reference"
-            if "per case" in run["label"]
-            else verdict(stats["p99"] <= TARGET_P99_MS and stats["p99"] < aps_burst["p99"])
+            "reference | "
+            if "per case" in run["label"] or "not working ahead" in run["label"]
+            else f"{verdict(stats['p99'] <= TARGET_P99_MS)} "
+            f"| {verdict(stats['p99'] < aps_burst['p99'])}"
         )
         lines.append(
             f"| {run['label']} | {stats['p50']:.0f} ms | {stats['p99']:.0f} ms "
-            f"| {stats['max']:.0f} ms | {outcome['escalated']:,}/{burst:,}"
+            f"| {stats['max']:.0f} ms | {each(run['p99_all'])} | {outcome['escalated']:,}/{burst:,}"
             f"{'' if once else ' (doubles!)'} | {target} |"
         )
+    repeat = results["sizes"]["repeat"]
     lines += [
         f"| APScheduler 3, {burst:,} empty jobs | {aps_burst['p50']:.0f} ms "
-        f"| {aps_burst['p99']:.0f} ms | {aps_burst['max']:.0f} ms | — | reference |",
+        f"| {aps_burst['p99']:.0f} ms | {aps_burst['max']:.0f} ms "
+        f"| {each(aps_burst['p99_all'])} | — | reference | |",
         "",
-        "How: due entries are claimed 200 at a time (a Redis Lua pop when shared) and fired "
-        "by `escalation.batch.fire_batch` — one `SELECT … FOR UPDATE`, the engine's own "
-        "decisions, one guarded `UPDATE … FROM (VALUES …) RETURNING id`, and bulk inserts of "
-        "events and outbox rows per chunk. Each case's commit is stamped by the worker the "
-        "moment its chunk commits.",
+        f"Each burst ran {repeat} time(s); the run with the median p99 is shown. "
+        "How: the scheduler works ahead. Two seconds before a deadline it claims the entries "
+        "due then, 200 at a time (a Redis Lua pop when shared, so each worker takes its own "
+        "slices), and has the engine decide each case (`escalation.batch.prepare_batch`: the "
+        "real `engine.tick` and card rendering, no lock held). At the instant only the commit "
+        "is left: per chunk one `SELECT … FOR UPDATE` in id order, one guarded "
+        "`UPDATE … FROM unnest(…) WHERE version = <read> RETURNING id`, one insert of events "
+        "and one of outbox rows, chunks side by side. A case touched between deciding and "
+        "committing fails its guard and is fired afresh. The lateness left is database work "
+        "on CPUs the workers share with PostgreSQL. The reference rows show the same burst "
+        "when nothing could be prepared (batches decided and committed at the deadline, as "
+        "after a restart with everything overdue: the engine's Python, about 0.8 ms a case, "
+        "dominates) and fired one transaction per case (`fire_due`).",
         "",
     ]
+    slower = [
+        r["label"]
+        for r in bursts
+        if "per case" not in r["label"] and "not working ahead" not in r["label"]
+    ]
+    slower = [label for label in slower if _p99(bursts, label) >= aps_burst["p99"]]
+    if slower:
+        lines += [
+            f"Missed — ahead of APScheduler: here APScheduler starts {burst:,} empty jobs with "
+            f"p99 {aps_burst['p99']:.0f} ms (the issue's ~170 ms was not reproduced on this "
+            "machine). An empty job only has to start; each escalation must also commit its "
+            "guarded transition, event and outbox row, which no scheduler can do before the "
+            "deadline. That commit is the lateness above.",
+            "",
+        ]
     return "\n".join(lines)
+
+
+def _p99(bursts: list[dict[str, Any]], label: str) -> float:
+    return float(next(r["stats"]["p99"] for r in bursts if r["label"] == label))
 
 
 def write_section(section: str, path: Path = BENCHMARKS) -> None:

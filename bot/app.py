@@ -23,6 +23,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.outbox_sender import FailedDelivery, OutboxSender, SendLimits
 from bot.telegram.polling import ALLOWED_UPDATES, Poller
 from bot.telegram.router import build_router
@@ -31,7 +32,7 @@ from bot.telegram.webhook import WEBHOOK_PATH, WebhookServer, secret_problem
 from escalation.batch import PreparedBatch, fire_batch, prepare_batch
 from escalation.clock import Clock, SystemClock
 from escalation.engine import fire_due
-from escalation.redis_index import RedisDeadlineIndex
+from escalation.redis_index import FailoverDeadlineIndex, RedisDeadlineIndex
 from escalation.scheduler import DeadlineIndex, MemoryDeadlineIndex, Scheduler
 from handlers.context import Services
 from handlers.core import Core
@@ -89,6 +90,11 @@ class GridcallApp:
             async with self.sessions() as session, session.begin():
                 await import_org(session, org)
 
+    async def _pending_deadlines(self) -> list[tuple[int, datetime]]:
+        """What the deadline index is (re)built from: the cases table."""
+        async with self.sessions() as session:
+            return await cases.pending_deadlines(session)
+
     async def start(self, org: OrgConfig | None = None) -> None:
         if self.config.mode == "webhook":
             problem = secret_problem(self.config.webhook_secret)
@@ -115,8 +121,9 @@ class GridcallApp:
         self.index: DeadlineIndex
         if self.config.redis_url:
             self.redis = Redis.from_url(self.config.redis_url)
-            self.index = RedisDeadlineIndex(
-                self.redis, key=f"{self.config.redis_prefix}:deadlines:ack"
+            self.index = FailoverDeadlineIndex(
+                RedisDeadlineIndex(self.redis, key=f"{self.config.redis_prefix}:deadlines:ack"),
+                rebuild=self._pending_deadlines,
             )
             # Every worker of this bot shares Telegram's limits (in-process while Redis is down).
             self.sender.use_redis(
@@ -153,9 +160,7 @@ class GridcallApp:
             async with self.sessions() as session:
                 return await cases.due_case_ids(session, now)
 
-        async def rebuild() -> list[tuple[int, datetime]]:
-            async with self.sessions() as session:
-                return await cases.pending_deadlines(session)
+        rebuild = self._pending_deadlines
 
         async def fire_many(
             ids: list[int],
@@ -209,6 +214,7 @@ class GridcallApp:
             self.dispatcher,
             self.config.webhook_secret,
             bot_username=self.services.bot_username,
+            routes=metrics.routes(self),
         )
         self.webhook_port = await self.webhook.start(
             self.config.listen_host, self.config.listen_port

@@ -96,6 +96,9 @@ class _Plan:
     events: list[CaseEvent] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     changes: tuple[str, ...] = ()
+    # Worked out while planning, so that committing does as little as possible.
+    event_rows: list[dict[str, Any]] = field(default_factory=list)
+    next_due: datetime | None = None
 
 
 class _Changed:
@@ -211,6 +214,8 @@ async def _plan(
     finally:
         planner.plan = None
     plan.changes = tuple(k for k in _CASE_COLUMNS if getattr(case, k) != plan.before[k])
+    plan.event_rows = [{k: getattr(event, k) for k in _EVENT_COLUMNS} for event in plan.events]
+    plan.next_due = next_due(case)
     return plan
 
 
@@ -258,13 +263,16 @@ def _update_from_arrays(cols: tuple[str, ...]) -> Update:
     v = _unnest(CASES, ("id", "old_version", *cols), ("id", "version", *cols))
     return (
         update(CASES)
-        .where(CASES.c.id == v.c.id)
+        .where(CASES.c.id == v.c.id, CASES.c.version == v.c.old_version)
         .values({CASES.c[c]: _from_v(CASES, v, c, c) for c in cols})
         .returning(CASES.c.id)
     )
 
 
-async def _write_cases_postgres(session: AsyncSession, group: Sequence[_Plan]) -> set[int]:
+Write = tuple[Any, Any]  # (statement, parameters): one round trip
+
+
+def _case_write_postgres(group: Sequence[_Plan]) -> Write:
     cols = group[0].changes
     params: dict[str, list[Any]] = {
         "b_id": [p.case.id for p in group],
@@ -272,8 +280,14 @@ async def _write_cases_postgres(session: AsyncSession, group: Sequence[_Plan]) -
     }
     for col in cols:
         params[f"b_{col}"] = _as_array(CASES.c[col], [getattr(p.case, col) for p in group])
-    result = await session.execute(_update_from_arrays(cols), params)
-    return set(result.scalars())
+    return _update_from_arrays(cols), params
+
+
+def _by_changes(plans: Iterable[_Plan]) -> list[list[_Plan]]:
+    groups: dict[tuple[str, ...], list[_Plan]] = {}
+    for plan in plans:
+        groups.setdefault(plan.changes, []).append(plan)
+    return list(groups.values())
 
 
 @cache
@@ -296,24 +310,19 @@ def _arrays_fit(table: Table, cols: Sequence[str]) -> bool:
     )
 
 
-async def _insert_rows(
-    session: AsyncSession,
-    table: Table,
-    rows: list[dict[str, Any]],
-    dialect: str,
-    conflict: str | None,
-) -> None:
+def _insert_write(
+    table: Table, rows: list[dict[str, Any]], dialect: str, conflict: str | None
+) -> Write:
     """Rows of one shape in one statement: arrays on PostgreSQL, executemany elsewhere."""
     cols = tuple(rows[0])
     if dialect == "postgresql" and _arrays_fit(table, cols):
         params = {f"b_{c}": _as_array(table.c[c], [row[c] for row in rows]) for c in cols}
-        await session.execute(_insert_from_arrays(table.name, cols, conflict), params)
-        return
+        return _insert_from_arrays(table.name, cols, conflict), params
     stmt: Any = insert(table)
     if conflict:
         dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=[conflict])
-    await session.execute(stmt, rows)
+    return stmt, rows
 
 
 async def _write_cases_sqlite(session: AsyncSession, group: Sequence[_Plan]) -> set[int]:
@@ -333,18 +342,18 @@ async def _write_cases_sqlite(session: AsyncSession, group: Sequence[_Plan]) -> 
     return won
 
 
-async def _write_cases(session: AsyncSession, plans: Iterable[_Plan], dialect: str) -> set[int]:
+async def _write_cases(
+    session: AsyncSession, plans: Iterable[_Plan], dialect: str, prepared: list[Write] | None
+) -> set[int]:
     """Apply each plan's changes where the row still has the version read; returns the ids
     whose update applied (the winners)."""
-    groups: dict[tuple[str, ...], list[_Plan]] = {}
-    for plan in plans:
-        groups.setdefault(plan.changes, []).append(plan)
     won: set[int] = set()
-    for group in groups.values():
-        if dialect == "postgresql":
-            won |= await _write_cases_postgres(session, group)
-        else:
+    if dialect != "postgresql":
+        for group in _by_changes(plans):
             won |= await _write_cases_sqlite(session, group)
+        return won
+    for stmt, params in prepared or [_case_write_postgres(g) for g in _by_changes(plans)]:
+        won |= set((await session.execute(stmt, params)).scalars())
     return won
 
 
@@ -356,15 +365,14 @@ def _grouped(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return list(groups.values())
 
 
-async def _write_rows(session: AsyncSession, winners: Sequence[_Plan], dialect: str) -> None:
+def _row_writes(winners: Sequence[_Plan], dialect: str) -> list[Write]:
     """The winners' events and outbox rows, each table in one bulk insert, in the order the
     engine produced them."""
-    events = [{k: getattr(event, k) for k in _EVENT_COLUMNS} for p in winners for event in p.events]
-    for rows in _grouped(events):
-        await _insert_rows(session, EVENTS, rows, dialect, None)
+    events = [row for p in winners for row in p.event_rows]
+    writes = [_insert_write(EVENTS, rows, dialect, None) for rows in _grouped(events)]
     messages = [row for p in winners for row in p.outbox]
-    for rows in _grouped(messages):
-        await _insert_rows(session, OUTBOX, rows, dialect, "dedupe_key")
+    writes += [_insert_write(OUTBOX, rows, dialect, "dedupe_key") for rows in _grouped(messages)]
+    return writes
 
 
 @dataclass
@@ -383,6 +391,16 @@ class PreparedBatch:
     ids: list[int]
     plans: list[_Plan]
     dialect: str
+    # The statements and parameters, built while planning, for when every case wins (the
+    # usual outcome): committing then only sends them.
+    case_writes: list[Write] = field(default_factory=list)
+    row_writes: list[Write] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        acting = [p for p in self.plans if p.changes]
+        if self.dialect == "postgresql":
+            self.case_writes = [_case_write_postgres(g) for g in _by_changes(acting)]
+        self.row_writes = _row_writes(acting, self.dialect)
 
     async def commit(self, on_commit: OnCommit | None = None) -> Results:
         """Write the plans in one transaction; returns each case's next due time (`now`
@@ -397,8 +415,15 @@ class PreparedBatch:
                     ids = sorted(p.case.id for p in acting)
                     lock = select(Case.id).where(Case.id.in_(ids)).order_by(Case.id)
                     await session.execute(lock.with_for_update())
-                won = await _write_cases(session, acting, self.dialect)
-                await _write_rows(session, [p for p in acting if p.case.id in won], self.dialect)
+                won = await _write_cases(session, acting, self.dialect, self.case_writes)
+                winners = [p for p in acting if p.case.id in won]
+                writes = (
+                    self.row_writes
+                    if len(winners) == len(acting)
+                    else _row_writes(winners, self.dialect)
+                )
+                for stmt, params in writes:
+                    await session.execute(stmt, params)
         planned = {p.case.id: p for p in self.plans}
         results: Results = {}
         for case_id in self.ids:
@@ -408,7 +433,7 @@ class PreparedBatch:
             elif plan.changes and case_id not in won:
                 results[case_id] = self.now  # moved by someone else meanwhile: look again
             else:
-                results[case_id] = next_due(plan.case)
+                results[case_id] = plan.next_due
         if on_commit is not None:
             await on_commit(results)
         return results

@@ -9,7 +9,9 @@ claimed entries and before it fired them; the sweep covers both.
 In-process by default (a heap); a Redis sorted set when several workers share the work.
 Due entries are claimed `batch_size` at a time and fired together (`escalation.batch`), so
 a thousand deadlines due in the same second cost a handful of transactions, and several
-workers sharing an index each take their own slices of a burst.
+workers sharing an index each take their own slices of a burst. Because deadlines are
+known in advance, the loop also works ahead: shortly before a deadline it decides what
+firing it writes and, at the instant, only commits (`Scheduler.fire_ahead`).
 """
 
 from __future__ import annotations
@@ -48,9 +50,9 @@ class DeadlineIndex(Protocol):
 class MemoryDeadlineIndex:
     """A heap with lazy deletion: `add` replaces a case's deadline in O(log n).
 
-    Two plain floats and an int per case (a dict entry and a heap tuple): 100,000 open cases
-    take about 20 MB, where a scheduler holding a job object per deadline takes several
-    times that (see BENCHMARKS.md, "Scheduler").
+    A float and an int per case, in a dict entry and a heap tuple: the objects of 100,000
+    open cases take about 17 MB, where a scheduler holding a job object per deadline takes
+    several times that (see BENCHMARKS.md, "Scheduler").
     """
 
     def __init__(self) -> None:

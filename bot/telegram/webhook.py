@@ -83,6 +83,7 @@ class WebhookServer:
         *,
         bot_username: str,
         max_body: int = MAX_BODY_BYTES,
+        routes: web.RouteTableDef | None = None,
     ) -> None:
         problem = secret_problem(secret)
         if problem is not None:
@@ -99,11 +100,14 @@ class WebhookServer:
         self.skipped: list[dict[str, Any]] = []
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        self._routes = routes
 
     def build_app(self) -> web.Application:
         app = web.Application(client_max_size=self.max_body)
         app.router.add_post(WEBHOOK_PATH, self.receive)
         app.router.add_get(HEALTH_PATH, self.health)
+        if self._routes is not None:
+            app.add_routes(self._routes)  # e.g. /metrics
         return app
 
     async def start(self, host: str, port: int) -> int:

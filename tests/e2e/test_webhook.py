@@ -271,3 +271,21 @@ def test_run_help_documents_webhook_mode() -> None:
     )
     assert polling_with_listen.exit_code == 2
     assert "--listen is used only with --mode webhook" in polling_with_listen.output
+
+
+async def test_metrics_are_served_next_to_the_webhook(
+    sqlite_url: str, org_config: OrgConfig
+) -> None:
+    """Operators scrape /metrics: the counters say what the parts saw."""
+    async with Harness(org_config, sqlite_url, webhook=True) as h:
+        await h.say(7001, -1002001, "@gridcall_bot 路灯坏了三天")
+        assert h.app is not None and h.app.webhook_port is not None
+        async with aiohttp.ClientSession() as client:
+            url = f"http://127.0.0.1:{h.app.webhook_port}/metrics"
+            async with client.get(url) as response:
+                assert response.status == 200
+                body = await response.text()
+        lines = dict(line.rsplit(" ", 1) for line in body.splitlines() if not line.startswith("#"))
+        assert lines["gridcall_webhook_handled_total"] == "1"
+        assert lines["gridcall_outbox_sent_total"] == "2"  # the receipt and the card
+        assert lines["gridcall_deadline_index_fallbacks_total"] == "0"

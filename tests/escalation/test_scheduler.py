@@ -169,7 +169,10 @@ async def test_a_case_that_fails_both_ways_is_retried_later(
     await file_reports(sessions, org_view, clock, 1)
     index = MemoryDeadlineIndex()
 
-    async def broken(*args: object) -> datetime | None:
+    async def broken(case_id: int, now: datetime) -> datetime | None:
+        raise ConnectionError("the database went away")
+
+    async def broken_batch(ids: list[int], now: datetime, on_commit: OnCommit) -> Results:
         raise ConnectionError("the database went away")
 
     async def nothing(now: datetime) -> list[int]:
@@ -178,7 +181,7 @@ async def test_a_case_that_fails_both_ways_is_retried_later(
     async def rebuild() -> list[tuple[int, datetime]]:
         return [(1, clock.now())]
 
-    scheduler = Scheduler(index, clock, broken, nothing, rebuild, fire_batch=broken)
+    scheduler = Scheduler(index, clock, broken, nothing, rebuild, fire_batch=broken_batch)
     await scheduler.start()
     assert await scheduler.run_due() == 0
     assert await index.next_due() == clock.now() + timedelta(seconds=5)

@@ -63,8 +63,8 @@ STEPS = (
 
 
 JSON_COLUMNS = {
-    table.name: [c.name for c in table.columns if isinstance(c.type, JSON)]
-    for table in (Case.__table__, Outbox.__table__)
+    model.__tablename__: [c.name for c in model.__table__.columns if isinstance(c.type, JSON)]
+    for model in (Case, Outbox)
 }
 
 
