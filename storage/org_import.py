@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import time
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.policy import DuplicateRule, Policy
@@ -19,6 +19,7 @@ from storage.models import Chat, Org, Person, PersonUnit, Unit
 from storage.orgfile import OrgConfig
 
 LEADERSHIP_ID = "leadership"
+IMPORT_LOCK = 0x67726964  # "grid": the advisory lock that serialises org imports
 
 
 def policy_of(org: OrgConfig) -> Policy:
@@ -110,7 +111,14 @@ def _unit_rows(org: OrgConfig) -> list[dict[str, Any]]:
 
 
 async def import_org(session: AsyncSession, org: OrgConfig) -> dict[str, int]:
-    """Upsert the org; returns counts for the admin's confirmation message."""
+    """Upsert the org; returns counts for the admin's confirmation message.
+
+    Several workers may start at once and each import the same file: on PostgreSQL an
+    advisory lock held until commit makes them take turns instead of colliding on the chats
+    they re-insert (SQLite already has a single writer).
+    """
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
     org_row = await session.get(Org, 1)
     values = {
         "name": org.name,

@@ -111,3 +111,18 @@ async def test_reimporting_the_org_updates_without_duplicates(
     assert view.grid_for_chat(-1002001).id == "baoyuzhi-1"  # type: ignore[union-attr]
     assert view.grid_for_location(113.295, 23.115).id == "baoyuzhi-2"  # type: ignore[union-attr]
     assert view.grid_for_location(100.0, 20.0) is None
+
+
+async def test_workers_importing_the_org_at_once_take_turns(
+    sessions: async_sessionmaker[AsyncSession], org_config: OrgConfig
+) -> None:
+    """Several workers start together and each imports the org file: none may fail."""
+    import asyncio
+
+    async def one() -> None:
+        async with sessions() as session, session.begin():
+            await import_org(session, org_config)
+
+    await asyncio.gather(*(one() for _ in range(4)))
+    async with sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(Chat))).scalar() == 16
