@@ -38,7 +38,6 @@ the case on to someone who can be reached.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -59,7 +58,7 @@ from bot.ratelimit import (
 )
 from bot.splitting import LIMIT, split_html
 from bot.transport import PermanentError, RetryAfter, TransientError, Transport
-from escalation.clock import Clock
+from escalation.clock import Clock, sleep_until_or_woken
 from storage import outbox
 from storage.models import Outbox
 from templates.render import Renderer
@@ -179,15 +178,7 @@ class OutboxSender:
         while True:
             self._wake.clear()
             wake_at = await self.drain()
-            sleeper = asyncio.ensure_future(self.clock.sleep_until(wake_at))
-            waker = asyncio.ensure_future(self._wake.wait())
-            try:
-                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (sleeper, waker):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            await sleep_until_or_woken(self.clock, wake_at, self._wake)
 
     async def drain(self) -> datetime:
         """Send everything that may go now; returns when to look again."""

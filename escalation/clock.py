@@ -8,6 +8,7 @@ throughout; the org's timezone only matters when text is shown to people.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 from datetime import UTC, datetime, timedelta
@@ -78,3 +79,20 @@ class FakeClock:
             _, _, future = heapq.heappop(self._sleepers)
             if not future.done():
                 future.set_result(None)
+
+
+async def sleep_until_or_woken(clock: Clock, when: datetime, wake: asyncio.Event) -> None:
+    """Sleep on `clock` until `when`, or until `wake` is set, whichever comes first.
+
+    The loops that wait for the next due thing (the scheduler, the outbox sender) also
+    need to wake early when new work is committed; both wait here.
+    """
+    sleeper = asyncio.ensure_future(clock.sleep_until(when))
+    waker = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeper, waker):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -17,14 +17,13 @@ firing it writes and, at the instant, only commits (`Scheduler.fire_ahead`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from escalation.clock import Clock
+from escalation.clock import Clock, sleep_until_or_woken
 
 log = logging.getLogger(__name__)
 
@@ -317,12 +316,4 @@ class Scheduler:
             wake_at = now + self._sweep_every
             if nxt is not None:
                 wake_at = min(wake_at, nxt - self.lookahead if ahead else nxt)
-            sleeper = asyncio.ensure_future(self.clock.sleep_until(wake_at))
-            waker = asyncio.ensure_future(self._wake.wait())
-            try:
-                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (sleeper, waker):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            await sleep_until_or_woken(self.clock, wake_at, self._wake)
