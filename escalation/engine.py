@@ -81,6 +81,8 @@ def pending_times(case: Case) -> list[tuple[datetime, str]]:
         key = reminder_key("resolve", case, case.resolve_due_at)
         if remind is not None and remind < case.resolve_due_at and key not in case.reminded:
             out.append((remind, "resolve_reminder"))
+    if case.status == "resolved" and case.resolved_at is not None:
+        out.append((case.resolved_at + policy.feedback_window, "feedback_timeout"))
     return sorted(out)
 
 
@@ -263,6 +265,89 @@ async def remind(
     return ok
 
 
+async def close(
+    session: AsyncSession,
+    case: Case,
+    now: datetime,
+    *,
+    actor: Actor = SYSTEM,
+    rating: str | None = None,
+    note: str | None = None,
+) -> bool:
+    """结案: the resident was satisfied, or did not answer within the feedback window."""
+    ok = await transition(
+        session, case, ("resolved",), status="closed", closed_at=now, rating=rating, updated_at=now
+    )
+    if ok:
+        add_event(
+            session,
+            case,
+            "closed",
+            now,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            from_status="resolved",
+            to_status="closed",
+            note=note or rating,
+        )
+    return ok
+
+
+async def reopen(
+    session: AsyncSession,
+    case: Case,
+    org: OrgView,
+    now: datetime,
+    notifier: Notifier,
+    *,
+    actor: Actor,
+    note: str | None = None,
+) -> bool:
+    """返工: the resident says it is not fixed. The case goes back to the same grid's ladder
+    one level above the one that resolved it, with fresh deadlines."""
+    policy = Policy.from_json(case.policy)
+    stops = org.climb(case.grid_id, case.category, policy.levels_above(case.level))
+    target = stops[-1] if stops and stops[-1].unit is not None else None
+    if target is None or target.unit is None:  # resolved at the top: the top does it again
+        target = Stop(case.level, org.units.get(case.current_unit_id))
+    if target.unit is None:
+        return False
+    ok = await transition(
+        session,
+        case,
+        ("resolved",),
+        status="dispatched",
+        level=target.level,
+        current_unit_id=target.unit.id,
+        level_since=now,
+        ack_due_at=policy.ack_deadline(case.priority, now),
+        resolve_due_at=policy.resolve_deadline(case.priority, now),
+        acknowledged_at=None,
+        acknowledged_by=None,
+        rating="bad",
+        assignee_id=None,
+        assignee_name=None,
+        updated_at=now,
+    )
+    if not ok:
+        return False
+    add_event(
+        session,
+        case,
+        "reopened",
+        now,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        from_status="resolved",
+        to_status="dispatched",
+        to_level=target.level,
+        unit_id=target.unit.id,
+        note=note,
+    )
+    await notifier.case_reached(session, case, target, now, "reopened")
+    return True
+
+
 async def tick(
     session: AsyncSession, case: Case, org: OrgView, now: datetime, notifier: Notifier
 ) -> bool:
@@ -281,6 +366,8 @@ async def tick(
             return await escalate(session, case, org, now, notifier, reason="ack_overdue")
         if what == "resolve_overdue":
             return await escalate(session, case, org, now, notifier, reason="resolve_overdue")
+        if what == "feedback_timeout":
+            return await close(session, case, now, note="no_feedback")
         kind = "ack" if what == "ack_reminder" else "resolve"
         return await remind(session, case, kind, now, notifier)
     return False

@@ -41,6 +41,8 @@ class Policy:
     timezone: str = "Asia/Shanghai"
     # After this many 回退 the community decides: it cannot send the case back again.
     max_returns: int = 2
+    # 回访: how long residents have to judge a resolved case before it closes by itself.
+    feedback_window: timedelta = timedelta(days=3)
     # Per-category overrides of `ack` / `resolve` (only some priorities need be given).
     categories: dict[str, dict[str, dict[str, timedelta]]] = field(default_factory=dict)
 
@@ -109,6 +111,7 @@ class Policy:
             ),
             "timezone": self.timezone,
             "max_returns": self.max_returns,
+            "feedback_window": int(self.feedback_window.total_seconds()),
             "categories": {
                 cat: {kind: secs(d) for kind, d in o.items()} for cat, o in self.categories.items()
             },
@@ -141,6 +144,7 @@ class Policy:
             ),
             timezone=data.get("timezone", "Asia/Shanghai"),
             max_returns=int(data.get("max_returns", 2)),
+            feedback_window=timedelta(seconds=int(data.get("feedback_window", 3 * 86400))),
             categories={
                 cat: {kind: spans(d) for kind, d in o.items()}
                 for cat, o in (data.get("categories") or {}).items()

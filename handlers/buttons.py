@@ -12,7 +12,7 @@ import re
 from sqlalchemy import delete, select
 
 from escalation.engine import MOVABLE, transition
-from handlers import recategorize
+from handlers import feedback, recategorize
 from handlers.context import Tx
 from handlers.events import InboundEvent, Reply
 from handlers.intake import CONVERSATION_TTL, file_from_pending
@@ -30,6 +30,7 @@ from storage.outbox import OutgoingMessage
 CASE_DATA = re.compile(r"c:(\d{1,12}):(ack|resolve|return|escalate|recat)")
 PLACE_DATA = re.compile(r"p:([a-z0-9_-]{1,64})")
 CATEGORY_DATA = re.compile(r"r:(\d{1,12}):([a-z_]{1,32})")
+FEEDBACK_DATA = re.compile(r"f:(\d{1,12}):(good|ok|bad)")
 
 
 def alert(tx: Tx, name: str, **context: object) -> Reply:
@@ -40,6 +41,8 @@ async def on_press(tx: Tx, event: InboundEvent) -> Reply:
     data = event.callback_data or ""
     if match := PLACE_DATA.fullmatch(data):
         return await on_place(tx, event, match[1])
+    if match := FEEDBACK_DATA.fullmatch(data):
+        return await feedback.on_feedback(tx, event, int(match[1]), match[2])
     if match := CATEGORY_DATA.fullmatch(data):
         return await recategorize.on_choice(tx, event, int(match[1]), match[2])
     match = CASE_DATA.fullmatch(data)

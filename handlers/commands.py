@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from handlers import recategorize
 from handlers.context import Tx
@@ -12,8 +12,9 @@ from handlers.events import InboundEvent
 from handlers.intake import reply
 from handlers.notify import place_of, policy_of_case
 from storage.cases import get_case_by_number, timeline
-from storage.models import Conversation
+from storage.models import Case, CaseReporter, Conversation
 
+MINE_LIMIT = 20
 CASE_NUMBER = re.compile(r"[A-Za-z]{1,6}-\d{4}-\d{6}")
 
 
@@ -68,6 +69,21 @@ async def case(tx: Tx, event: InboundEvent) -> None:
     )
 
 
+async def mine(tx: Tx, event: InboundEvent) -> None:
+    """A resident's own cases and where they stand, newest first."""
+    rows = (
+        await tx.session.execute(
+            select(Case)
+            .join(CaseReporter, CaseReporter.case_id == Case.id)
+            .where(CaseReporter.reporter_id == event.user_id)
+            .order_by(Case.id.desc())
+            .limit(MINE_LIMIT)
+        )
+    ).scalars()
+    cases = list(dict.fromkeys(rows))
+    await reply(tx, event, "mine", cases=cases, limit=MINE_LIMIT)
+
+
 async def cancel(tx: Tx, event: InboundEvent) -> None:
     result = await tx.session.execute(
         delete(Conversation).where(
@@ -85,4 +101,5 @@ COMMANDS = {
     "case": case,
     "cancel": cancel,
     "recategorize": recategorize.command,
+    "mine": mine,
 }

@@ -13,7 +13,13 @@ from escalation.engine import MOVABLE, Actor, escalate, transition
 from handlers.context import Tx
 from handlers.events import InboundEvent
 from handlers.intake import reply
-from handlers.notify import CaseNotifier, notify_reporters, policy_of_case, render_card
+from handlers.notify import (
+    CaseNotifier,
+    feedback_buttons,
+    notify_reporters,
+    policy_of_case,
+    render_card,
+)
 from storage.cases import add_event, get_case
 from storage.models import Case, Conversation
 from storage.outbox import OutgoingMessage
@@ -138,7 +144,7 @@ async def resolve(
         unit_id=case.current_unit_id,
         note=note,
     )
-    tx.deadlines.append((case.id, None))
+    tx.deadlines.append((case.id, case.next_due_at))  # 回访: the feedback window
     unit = tx.org.units.get(case.current_unit_id)
     if isinstance(card_id, int):
         status = tx.r.render("status_resolved", who=actor.name, at=tx.now)
@@ -157,6 +163,7 @@ async def resolve(
         case,
         "case_resolved",
         "resolved-resident",
+        buttons=feedback_buttons(tx.r, case),
         who=actor.name,
         unit_name=unit.name if unit else "",
         note=note,

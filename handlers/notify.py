@@ -158,7 +158,12 @@ def policy_of_case(case: Case) -> Policy:
 
 
 async def notify_reporters(
-    tx: Tx, case: Case, template: str, suffix: str, **context: object
+    tx: Tx,
+    case: Case,
+    template: str,
+    suffix: str,
+    buttons: list[list[Button]] | None = None,
+    **context: object,
 ) -> None:
     """Tell everyone who reported the case, once per chat they reported from, in the
     thread of the first report made there."""
@@ -179,7 +184,13 @@ async def notify_reporters(
                 key=f"case:{case.id}:v{case.version}:{suffix}:{chat_id}",
                 chat_id=chat_id,
                 text=text,
+                buttons=buttons or [],
                 reply_to_message_id=message_id,
                 case_id=case.id,
             )
         )
+
+
+def feedback_buttons(r: Renderer, case: Case) -> list[list[Button]]:
+    """满意 / 基本满意 / 不满意: only the case's reporters may press them (see buttons.py)."""
+    return [[(r.label("button", k), f"f:{case.id}:{k}") for k in ("good", "ok", "bad")]]

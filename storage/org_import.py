@@ -44,6 +44,7 @@ def policy_of(org: OrgConfig) -> Policy:
         ),
         timezone=org.timezone,
         max_returns=p.max_returns,
+        feedback_window=p.feedback_window,
         categories={
             cat: {"ack": dict(o.ack), "resolve": dict(o.resolve)} for cat, o in p.categories.items()
         },

@@ -380,6 +380,7 @@ class PolicyConfig(_OrgModel):
     remind_at: Annotated[float, BeforeValidator(_off_is_zero), Field(ge=0, lt=1)] = 0.75
     working_hours: WorkingHoursConfig | None = None
     max_returns: Annotated[int, Field(ge=1, le=10)] = 2
+    feedback_window: Duration = timedelta(days=3)  # 回访: then a resolved case closes itself
     categories: dict[CategoryCode, CategoryDeadlines] = Field(default_factory=dict)
 
     ack: PriorityDurations = Field(default_factory=_default_ack)

@@ -72,6 +72,8 @@ def sample_context() -> dict[str, Any]:
         "chat_name": EVIL,
         "error": EVIL,
         "kind": "ack",
+        "rating": "满意",
+        "cases": [],
     }
 
 
