@@ -48,6 +48,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench.sections import replace_section
 from bot.outbox_sender import OutboxSender
 from bot.ratelimit import SendLimits
 from bot.sandbox import SandboxServer
@@ -406,19 +407,7 @@ def render(results: Results, today: dt.date | None = None) -> str:
 
 def write_section(section: str, path: Path = BENCHMARKS) -> None:
     """Replace (or append) the Outbox section of BENCHMARKS.md, keeping other sections."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-            len(lines),
-        )
-        tail = "".join(lines[end:])
-        new = "".join(lines[:start]) + section + ("\n" + tail if tail else "")
-    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+    replace_section(path, SECTION, section)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

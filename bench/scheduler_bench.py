@@ -49,6 +49,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from bench.sections import replace_section
+
 ROOT: Final = Path(__file__).resolve().parent.parent
 BENCHMARKS: Final = ROOT / "BENCHMARKS.md"
 COMMAND: Final = ".venv/bin/python -m bench.scheduler_bench"
@@ -817,18 +819,7 @@ def _p99(bursts: list[dict[str, Any]], label: str) -> float:
 
 def write_section(section: str, path: Path = BENCHMARKS) -> None:
     """Replace (or append) the Scheduler section of BENCHMARKS.md, keeping other sections."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        body = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        kept = lines[:start] + section.rstrip("\n").splitlines() + [""] + lines[end:]
-        body = "\n".join(kept).rstrip("\n") + "\n"
-    path.write_text(body, encoding="utf-8")
+    replace_section(path, SECTION, section)
 
 
 def child_main(args: Sequence[str]) -> None:

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from bench.sections import replace_section
+
 ROOT: Final = Path(__file__).resolve().parent.parent
 BENCHMARKS: Final = ROOT / "BENCHMARKS.md"
 COMMAND: Final = ".venv/bin/python -m bench.triage_bench"
@@ -329,19 +331,7 @@ def render(results: Results, today: dt.date | None = None) -> str:
 
 def write_section(section: str, path: Path = BENCHMARKS) -> None:
     """Replace (or append) the Triage section of BENCHMARKS.md, keeping other sections."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-            len(lines),
-        )
-        tail = "".join(lines[end:])
-        new = "".join(lines[:start]) + section + ("\n" + tail if tail else "")
-    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+    replace_section(path, SECTION, section)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
