@@ -48,7 +48,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.sections import replace_section
+from bench.sections import cpu_model, replace_section, verdict
 from bot.outbox_sender import OutboxSender
 from bot.ratelimit import SendLimits
 from bot.sandbox import SandboxServer
@@ -318,20 +318,6 @@ async def run(quick: bool) -> Results:
     return Results(results, bursts, quick)
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "**MISSED**"
-
-
 def render(results: Results, today: dt.date | None = None) -> str:
     """The Markdown section, starting with its ``## Outbox`` heading."""
     day = (today or dt.date.today()).isoformat()
@@ -343,7 +329,7 @@ def render(results: Results, today: dt.date | None = None) -> str:
         SECTION,
         "",
         f"- date: {day}",
-        f"- machine: nproc {os.cpu_count()}, {_cpu_model()}, "
+        f"- machine: nproc {os.cpu_count()}, {cpu_model()}, "
         f"Python {platform.python_version()} ({platform.machine()})",
         f"- command: `{command}` (or `bench/run outbox`)",
         f"- load average at the end: {os.getloadavg()[0]:.2f} (other work on the machine "
@@ -363,12 +349,12 @@ def render(results: Results, today: dt.date | None = None) -> str:
         "| measure | result | target | |",
         "|---|---|---|---|",
         f"| delivered | {plain.delivered:,} / {plain.messages:,} | all "
-        f"| {_verdict(plain.delivered == plain.messages)} |",
+        f"| {verdict(plain.delivered == plain.messages)} |",
         f"| rejected for flooding (429) | {plain.rejections} | 0 "
-        f"| {_verdict(plain.rejections == 0)} |",
+        f"| {verdict(plain.rejections == 0)} |",
         f"| time to the last delivery | {plain.elapsed:.1f} s "
         f"({over:+.1%} over {plain.minimum:.0f} s) | within 10% "
-        f"| {_verdict(over <= 0.10)} |",
+        f"| {verdict(over <= 0.10)} |",
         f"| rate | {plain.messages / plain.elapsed:.1f} msg/s | ≤ 30 | |",
         "",
         f"Same load with bundling on (cards held back by pacing go out as bundles): "
@@ -399,7 +385,7 @@ def render(results: Results, today: dt.date | None = None) -> str:
         f"| real time the simulation took | {with_b.wall:.1f} s | {one_each.wall:.1f} s |",
         "",
         f"Target for bundles: p99 ≤ 60 s and zero 429s — "
-        f"{_verdict(with_b.p99 <= 60 and with_b.rejections == 0 and with_b.all_visible)}.",
+        f"{verdict(with_b.p99 <= 60 and with_b.rejections == 0 and with_b.all_visible)}.",
         "",
     ]
     return "\n".join(lines)

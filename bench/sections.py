@@ -1,8 +1,25 @@
-"""BENCHMARKS.md is shared: each benchmark owns one `## Heading` section of it."""
+"""BENCHMARKS.md is shared: each benchmark owns one `## Heading` section of it, and all of
+them describe the machine and judge targets the same way."""
 
 from __future__ import annotations
 
+import platform
 from pathlib import Path
+
+
+def cpu_model() -> str:
+    """The processor's name, for the machine line of a section."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**MISSED**"
 
 
 def replace_section(path: Path, heading: str, section: str) -> None:

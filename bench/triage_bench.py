@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from bench.sections import replace_section
+from bench.sections import cpu_model, replace_section, verdict
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 BENCHMARKS: Final = ROOT / "BENCHMARKS.md"
@@ -264,20 +264,6 @@ def run(seconds: float = 3.0) -> Results:
     )
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "**MISSED**"
-
-
 def render(results: Results, today: dt.date | None = None) -> str:
     """The Markdown section, starting with its ``## Triage`` heading."""
     day = (today or dt.date.today()).isoformat()
@@ -288,7 +274,7 @@ def render(results: Results, today: dt.date | None = None) -> str:
         SECTION,
         "",
         f"- date: {day}",
-        f"- machine: nproc {os.cpu_count()}, {_cpu_model()}, "
+        f"- machine: nproc {os.cpu_count()}, {cpu_model()}, "
         f"Python {platform.python_version()} ({platform.machine()})",
         f"- command: `{COMMAND}` (or `bench/run triage`)",
         f"- workload: the {results.reports} report texts of the corpus (train + test), "
@@ -299,16 +285,16 @@ def render(results: Results, today: dt.date | None = None) -> str:
         "| measure | result | target | |",
         "|---|---|---|---|",
         f"| batch throughput, one core, per CPU-second | {results.cpu_rate:,.0f} reports/s "
-        f"| ≥ 2,000/s | {_verdict(results.cpu_rate >= TARGET_RATE)} |",
+        f"| ≥ 2,000/s | {verdict(results.cpu_rate >= TARGET_RATE)} |",
         f"| batch throughput, one core, wall clock | {results.rate:,.0f} reports/s | | |",
         f"| latency, one report, p50 | {results.p50_ms:.3f} ms | | |",
         f"| latency, one report, p99 (median of {LATENCY_PASSES} passes) "
-        f"| {results.p99_ms:.3f} ms | ≤ 5 ms | {_verdict(results.p99_ms <= TARGET_P99_MS)} |",
+        f"| {results.p99_ms:.3f} ms | ≤ 5 ms | {verdict(results.p99_ms <= TARGET_P99_MS)} |",
         f"| latency, one report, max (same pass) | {results.max_ms:.3f} ms | | |",
         f"| CPU time, one report, p99 (all passes) | {results.cpu_p99_ms:.3f} ms | | |",
         f"| latency, 100,000-character message | {results.huge_ms:.3f} ms | | |",
         f"| resident memory, classifier loaded | {m.loaded_mb:.1f} MB (peak {m.peak_mb:.1f}) "
-        f"| ≤ 200 MB | {_verdict(max(m.loaded_mb, m.peak_mb) <= TARGET_RSS_MB)} |",
+        f"| ≤ 200 MB | {verdict(max(m.loaded_mb, m.peak_mb) <= TARGET_RSS_MB)} |",
         f"| memory added by import + load | {m.loaded_mb - m.baseline_mb:.1f} MB | | |",
         f"| cold start: import, load, first answer | {m.load_seconds * 1000:.0f} ms | | |",
         "",
@@ -319,9 +305,9 @@ def render(results: Results, today: dt.date | None = None) -> str:
         "| measure | result | target | |",
         "|---|---|---|---|",
         f"| category macro-F1, reports only | {a.category_macro_f1:.3f} | ≥ 0.90 "
-        f"| {_verdict(a.category_macro_f1 >= 0.90)} |",
-        f"| report-vs-chatter F1 | {a.report_f1:.3f} | ≥ 0.95 | {_verdict(a.report_f1 >= 0.95)} |",
-        f"| urgent recall | {a.urgent_recall:.3f} | ≥ 0.95 | {_verdict(a.urgent_recall >= 0.95)} |",
+        f"| {verdict(a.category_macro_f1 >= 0.90)} |",
+        f"| report-vs-chatter F1 | {a.report_f1:.3f} | ≥ 0.95 | {verdict(a.report_f1 >= 0.95)} |",
+        f"| urgent recall | {a.urgent_recall:.3f} | ≥ 0.95 | {verdict(a.urgent_recall >= 0.95)} |",
         f"| urgent precision | {a.urgent_precision:.3f} | | |",
         f"| confidence calibration error (ECE) | {a.calibration_error:.3f} | | |",
         "",
