@@ -46,6 +46,7 @@ from pydantic_core import ErrorDetails
 
 from escalation.durations import parse_duration
 from storage.orgerrors import OrgFileError, OrgIssue
+from triage.categories import Category
 
 __all__ = [
     "CATEGORY_CODES",
@@ -73,19 +74,7 @@ __all__ = [
 # rather than imported from triage/ so that reading a config never pulls in the classifier.
 # ---------------------------------------------------------------------------------------------
 
-CATEGORY_CODES: tuple[str, ...] = (
-    "city_management",
-    "public_security",
-    "safety",
-    "environment",
-    "municipal",
-    "traffic",
-    "housing",
-    "livelihood",
-    "public_health",
-    "enterprise",
-    "other",
-)
+CATEGORY_CODES: tuple[str, ...] = tuple(str(c) for c in Category)  # the ten + other
 UNIT_LEVELS: tuple[str, ...] = ("street", "community", "grid")
 LADDER_LEVELS: tuple[str, ...] = ("grid", "community", "street", "department", "leadership")
 PRIORITIES: tuple[str, ...] = ("urgent", "normal", "low")
