@@ -74,6 +74,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: Telegram's limit for a photo's caption.
+CAPTION_LIMIT = 1024
 #: Room left in a bundle's 4096 characters for its header.
 HEADER_ALLOWANCE = 200
 
@@ -464,7 +466,9 @@ class OutboxSender:
         """Send or edit one row. An edit aimed at a bundle is sent as a new message in reply
         to it (see the module docstring)."""
         ids = list(row.platform_message_ids or [])
-        parts = split_html(row.text)
+        photo = row.photo if row.kind == "photo" else None
+        # A photo's caption holds 1024 characters; the rest of a longer text follows it.
+        parts = split_html(row.text, CAPTION_LIMIT if photo else LIMIT)
         current: Slot | None = slot
         try:
             if row.kind == "edit" and row.edit_message_id is not None and bundle is None:
@@ -488,16 +492,19 @@ class OutboxSender:
                     reply_to = row.reply_to_message_id
                     if bundle is not None:
                         reply_to = bundle.edit_message_id
-                    message_id = await self._call(
-                        current,
-                        self.transport.send_text(
+                    if photo is not None and index == 0:
+                        sending = self.transport.send_photo(
+                            row.chat_id, photo, caption=parts[0], reply_to_message_id=reply_to
+                        )
+                    else:
+                        sending = self.transport.send_text(
                             row.chat_id,
                             parts[index],
                             buttons=row.buttons if last else (),
                             reply_to_message_id=reply_to if index == 0 else None,
                             force_reply=row.force_reply and last,
-                        ),
-                    )
+                        )
+                    message_id = await self._call(current, sending)
                     current = None
                     ids.append(message_id)
                     self.messages += 1

@@ -54,3 +54,14 @@ class Transport(Protocol):
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, *, buttons: Buttons = ()
     ) -> None: ...
+
+    async def send_photo(
+        self,
+        chat_id: int,
+        photo: bytes,
+        *,
+        caption: str = "",
+        reply_to_message_id: int | None = None,
+    ) -> int:
+        """Send one picture with an HTML caption (≤ 1024 characters); returns its id."""
+        ...

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 STAFF_ROLES = frozenset(
     {"grid_worker", "community_staff", "street_staff", "department_staff", "leader", "admin"}
@@ -88,6 +89,8 @@ class OrgView:
     resident_chats: dict[int, str]  # chat id -> grid id
     show_resident_details: bool = False
     staff_chats: dict[int, str] = field(default_factory=dict)  # chat id -> unit id
+    # Org-wide settings (see storage.org_import.settings_of): the digest, orders.
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.staff_chats:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import buttons, commands, conversation, intake
+from handlers import buttons, commands, conversation, feedback, intake
 from handlers.context import Services, Tx
 from handlers.events import InboundEvent, Reply
 from storage.models import Conversation, ProcessedUpdate
@@ -122,6 +122,12 @@ async def route(tx: Tx, event: InboundEvent) -> Reply:
                     await intake.ask_place(tx, event, payload)
                 return Reply()
             # New words replace the pending report: treat them as a fresh report below.
+        elif pending.action == "feedback_reason":
+            # In a group a resident's next words may be a new report: only a reply to the
+            # bot's question (or anything in a private chat) is the reason.
+            if event.is_private or event.reply_to_bot:
+                await feedback.on_reason(tx, event, pending, event.text.strip())
+                return Reply()
         else:
             await conversation.on_answer(tx, event, pending)
             return Reply()

@@ -5,15 +5,19 @@ may judge it; the first answer decides, and no answer within the policy's window
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from escalation.engine import Actor, close, reopen
 from handlers.context import Tx
 from handlers.events import InboundEvent, Reply
+from handlers.intake import CONVERSATION_TTL, reply
 from handlers.notify import CaseNotifier, notify_reporters
-from storage.cases import get_case
-from storage.models import CaseReporter
+from storage.cases import add_event, get_case
+from storage.models import CaseReporter, Conversation
 from storage.outbox import OutgoingMessage
+
+#: What a resident may write about why they are not satisfied.
+MAX_REASON_CHARS = 1000
 
 RATINGS = ("good", "ok", "bad")
 
@@ -47,6 +51,7 @@ async def on_feedback(tx: Tx, event: InboundEvent, case_id: int, rating: str) ->
         await notify_reporters(
             tx, case, "case_reopened", "reopened", unit_name=reached.name if reached else ""
         )
+        await ask_reason(tx, event, case.id, case.number)
     else:
         if not await close(tx.session, case, tx.now, actor=actor, rating=rating):
             return Reply(alert=tx.r.render("alert_case_changed", number=case.number))
@@ -62,3 +67,82 @@ async def on_feedback(tx: Tx, event: InboundEvent, case_id: int, rating: str) ->
                 )
             )
     return Reply(alert=tx.r.render("alert_feedback_thanks", rating=tx.r.label("button", rating)))
+
+
+async def ask_reason(tx: Tx, event: InboundEvent, case_id: int, number: str) -> None:
+    """不满意 may come with a reason: ask for it (optional), remembering the question in the
+    database so the answer still finds the case after a restart."""
+    assert event.user_id is not None
+    await tx.session.execute(
+        delete(Conversation).where(
+            Conversation.chat_id == event.chat_id, Conversation.user_id == event.user_id
+        )
+    )
+    tx.session.add(
+        Conversation(
+            chat_id=event.chat_id,
+            user_id=event.user_id,
+            action="feedback_reason",
+            case_id=case_id,
+            payload={},
+            expires_at=tx.now + CONVERSATION_TTL,
+        )
+    )
+    await tx.send(
+        OutgoingMessage(
+            key=f"ask:{event.callback_id}",
+            chat_id=event.chat_id,
+            text=tx.r.render(
+                "ask_feedback_reason", number=number, user_id=event.user_id, name=event.user_name
+            ),
+            force_reply=True,
+            case_id=case_id,
+        )
+    )
+
+
+async def on_reason(tx: Tx, event: InboundEvent, conversation: Conversation, text: str) -> None:
+    """The resident's reason goes on the timeline and to the unit now handling the case —
+    without the resident's name unless the org allows it."""
+    if len(text) > MAX_REASON_CHARS:
+        await reply(tx, event, "note_too_long", length=len(text), limit=MAX_REASON_CHARS)
+        return
+    await tx.session.execute(
+        delete(Conversation).where(
+            Conversation.chat_id == conversation.chat_id,
+            Conversation.user_id == conversation.user_id,
+        )
+    )
+    case = await get_case(tx.session, conversation.case_id or 0)
+    if case is None:
+        await reply(tx, event, "case_changed")
+        return
+    add_event(
+        tx.session,
+        case,
+        "feedback_reason",
+        tx.now,
+        actor_id=event.user_id,
+        actor_name=event.user_name,
+        unit_id=case.current_unit_id,
+        note=text,
+    )
+    unit = tx.org.units.get(case.current_unit_id)
+    if unit is not None and unit.chat_id is not None:
+        in_grid = unit.id == case.grid_id or tx.org.show_resident_details
+        await tx.send(
+            OutgoingMessage(
+                key=f"reason:{event.chat_id}:{event.message_id}",
+                chat_id=unit.chat_id,
+                text=tx.r.render(
+                    "feedback_reason_staff",
+                    number=case.number,
+                    reason=text,
+                    who=event.user_name if in_grid else None,
+                ),
+                case_id=case.id,
+            )
+        )
+    await reply(
+        tx, event, "feedback_reason_thanks", number=case.number, unit_name=unit.name if unit else ""
+    )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -71,6 +72,9 @@ class Org(Base):
     case_prefix: Mapped[str] = mapped_column(String(8))
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
     show_resident_details: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Org-wide settings that are not case policy: {"digest": {"at": "08:30", "stuck_after":
+    # seconds} or null, "orders": {"ack": seconds, "remind_at": 0.5}}.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class Unit(Base):
@@ -231,7 +235,7 @@ class Outbox(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     chat_id: Mapped[int] = mapped_column(ChatId)
-    kind: Mapped[str] = mapped_column(String(8), default="send")  # send | edit
+    kind: Mapped[str] = mapped_column(String(8), default="send")  # send | edit | photo
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     force_reply: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -257,6 +261,8 @@ class Outbox(Base):
     bundle_rev: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # On a bundle: rows may still be appended (it is the newest message the bot sent there).
     bundle_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A photo (kind "photo": a chart for /stats); `text` is its caption.
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
     __table_args__ = (
         Index("ix_outbox_due", "status", "not_before"),
@@ -296,3 +302,89 @@ class Conversation(Base):
     case_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Subscription(Base):
+    """What a leader wants to hear about (订阅): escalations matching every non-empty filter.
+
+    Within one filter any value matches (levels street or leadership); across filters all
+    must (a street-level escalation *and* in 海幢街道). An empty filter matches everything.
+    `chat_id` is where the messages go: the leader's private chat, or a group or channel
+    they administer.
+    """
+
+    __tablename__ = "subscriptions"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ChatId, index=True)  # telegram id of the owner
+    chat_id: Mapped[int] = mapped_column(ChatId)
+    levels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    unit_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)  # streets, communities
+    categories: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    priorities: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Order(Base):
+    """A top-down order (令): a leader's instruction to units, with a deadline."""
+
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    issuer_id: Mapped[int] = mapped_column(ChatId)
+    issuer_name: Mapped[str] = mapped_column(String(200))
+    chat_id: Mapped[int] = mapped_column(ChatId)  # where it was issued: the board goes there
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # How long each unit has to acknowledge (收到) before it is chased up its ladder.
+    ack_span_s: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+
+
+class OrderTarget(Base):
+    """One unit an order went to. Like a case, `version` guards every transition and
+    `next_due_at` is all the order scheduler's index holds."""
+
+    __tablename__ = "order_targets"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16))  # sent | acknowledged | done
+    # The rung the chase reached: the unit's own level, then up its ladder.
+    level: Mapped[str] = mapped_column(String(16))
+    chased_unit_id: Mapped[str] = mapped_column(String(64))
+    level_since: Mapped[datetime] = mapped_column(UTCDateTime)
+    ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    done_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reminded: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+
+
+class OrderEvent(Base):
+    """One step of one order target (全记录): append-only."""
+
+    __tablename__ = "order_events"
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    target_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ChatId, nullable=True)
+    actor_name: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class JobRun(Base):
+    """A periodic job done for one period ("digest", "2026-11-30"): the insert is the claim,
+    so with several workers, or after a restart, each period's job runs once."""
+
+    __tablename__ = "job_runs"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

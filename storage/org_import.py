@@ -51,6 +51,22 @@ def policy_of(org: OrgConfig) -> Policy:
     )
 
 
+def settings_of(org: OrgConfig) -> dict[str, Any]:
+    """The org-wide settings that are not case policy, as stored on the org row."""
+    digest = org.digest
+    return {
+        "digest": (
+            {"at": digest.at, "stuck_after": int(digest.stuck_after.total_seconds())}
+            if digest is not None
+            else None
+        ),
+        "orders": {
+            "ack": int(org.orders.ack.total_seconds()),
+            "remind_at": org.orders.remind_at or None,
+        },
+    }
+
+
 def _rota(org: OrgConfig, unit_id: str) -> dict[str, list[int]] | None:
     for unit in _config_units(org.units):
         if unit.id == unit_id and unit.rota:
@@ -128,6 +144,7 @@ async def import_org(session: AsyncSession, org: OrgConfig) -> dict[str, int]:
         "case_prefix": org.case_prefix,
         "policy": policy_of(org).to_json(),
         "show_resident_details": bool(getattr(org, "show_resident_details", False)),
+        "settings": settings_of(org),
     }
     if org_row is None:
         session.add(Org(id=1, **values))
@@ -226,6 +243,7 @@ async def load_view(session: AsyncSession) -> OrgView | None:
         resident_chats={c.chat_id: c.unit_id for c in chats if c.kind == "residents"},
         staff_chats={c.chat_id: c.unit_id for c in chats if c.kind == "staff"},
         show_resident_details=org.show_resident_details,
+        settings=dict(org.settings or {}),
     )
 
 

@@ -57,8 +57,10 @@ __all__ = [
     "DemoConfig",
     "DemoResident",
     "DepartmentConfig",
+    "DigestConfig",
     "FlatUnit",
     "LeadershipConfig",
+    "OrdersConfig",
     "OrgConfig",
     "OrgFileError",
     "OrgIssue",
@@ -379,6 +381,22 @@ class PolicyConfig(_OrgModel):
     )
 
 
+class DigestConfig(_OrgModel):
+    """The morning digest (早报) to leaders' subscriptions: new, overdue and stuck cases."""
+
+    at: ClockTime = "08:30"  # local time (the org's time zone), every day
+    # A case counts as stuck when nothing happened to it for this long.
+    stuck_after: Duration = timedelta(days=1)
+
+
+class OrdersConfig(_OrgModel):
+    """Orders (令): how long a unit has to press 收到 before it is chased up its ladder."""
+
+    ack: Duration = timedelta(hours=1)
+    # 催办 at this fraction of the acknowledge span; 0 or `off` for no reminders.
+    remind_at: Annotated[float, BeforeValidator(_off_is_zero), Field(ge=0, lt=1)] = 0.5
+
+
 class UnitConfig(_OrgModel):
     """A street, community or grid; children either nested in `units` or pointing at `parent`."""
 
@@ -465,6 +483,8 @@ class OrgConfig(_OrgModel):
     # Residents' names and phone numbers leave the grid's chat only when this is true.
     show_resident_details: bool = False
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    digest: DigestConfig | None = None  # no digest unless configured
+    orders: OrdersConfig = Field(default_factory=OrdersConfig)
     units: list[UnitConfig]
     departments: list[DepartmentConfig] = Field(default_factory=list)
     leadership: LeadershipConfig | None = None

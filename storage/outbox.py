@@ -53,6 +53,8 @@ class OutgoingMessage:
     case_id: int | None = None
     bundle_line: str | None = None
     bundle_button: Button | None = None
+    # A picture (PNG or JPEG bytes: a /stats chart); `text` is then its caption.
+    photo: bytes | None = None
 
 
 def excerpt(text: str, limit: int = EXCERPT) -> str:
@@ -92,7 +94,7 @@ async def _bundle_fields(
     session: AsyncSession, message: OutgoingMessage
 ) -> tuple[str | None, list[str] | None]:
     """The bundle line and button of a message: given, derived for a case card, or none."""
-    if message.bundle_line == "" or message.edit_message_id is not None:
+    if message.bundle_line == "" or message.edit_message_id is not None or message.photo:
         return None, None
     line, button = message.bundle_line, message.bundle_button
     if message.case_id is not None and (line is None or button is None):
@@ -118,7 +120,7 @@ async def enqueue(session: AsyncSession, message: OutgoingMessage, now: datetime
         "dedupe_key": message.key,
         "created_at": now,
         "chat_id": message.chat_id,
-        "kind": "edit" if message.edit_message_id else "send",
+        "kind": "edit" if message.edit_message_id else "photo" if message.photo else "send",
         "text": message.text,
         "buttons": [[list(b) for b in row] for row in message.buttons],
         "force_reply": message.force_reply,
@@ -133,6 +135,7 @@ async def enqueue(session: AsyncSession, message: OutgoingMessage, now: datetime
         "bundle_button": bundle_button,
         "bundle_rev": 0,
         "bundle_open": False,
+        "photo": message.photo,
     }
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

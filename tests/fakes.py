@@ -16,6 +16,7 @@ class Sent:
     buttons: list[list[tuple[str, str]]]
     reply_to_message_id: int | None
     message_id: int
+    photo: bytes | None = None
 
 
 @dataclass
@@ -23,7 +24,8 @@ class FakeTransport:
     """Records what would have been sent; `failures` are raised, in order, before sending.
 
     `shown` is what each chat shows now (edits applied), by message id; with a `now`, every
-    call is also logged with its time in `calls` as (time, "send" | "edit", chat, message).
+    call is also logged with its time in `calls` as (time, kind, chat, message), kind being
+    "send", "edit" or "photo".
     """
 
     sent: list[Sent] = field(default_factory=list)
@@ -54,6 +56,24 @@ class FakeTransport:
         self.shown[message_id] = Sent(chat_id, text, rows, reply_to_message_id, message_id)
         if self.now is not None:
             self.calls.append((self.now(), "send", chat_id, message_id))
+        return message_id
+
+    async def send_photo(
+        self,
+        chat_id: int,
+        photo: bytes,
+        *,
+        caption: str = "",
+        reply_to_message_id: int | None = None,
+    ) -> int:
+        if self.failures:
+            raise self.failures.pop(0)
+        message_id = len(self.sent) + 1
+        message = Sent(chat_id, caption, [], reply_to_message_id, message_id, photo=photo)
+        self.sent.append(message)
+        self.shown[message_id] = message
+        if self.now is not None:
+            self.calls.append((self.now(), "photo", chat_id, message_id))
         return message_id
 
     async def edit_text(

@@ -16,6 +16,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import (
+    BufferedInputFile,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -96,6 +97,30 @@ class AiogramTransport:
                 reply_markup=markup,
                 reply_parameters=reply,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        return message.message_id
+
+    async def send_photo(
+        self,
+        chat_id: int,
+        photo: bytes,
+        *,
+        caption: str = "",
+        reply_to_message_id: int | None = None,
+    ) -> int:
+        reply = (
+            ReplyParameters(message_id=reply_to_message_id, allow_sending_without_reply=True)
+            if reply_to_message_id
+            else None
+        )
+        message = await translated(
+            lambda: self.bot.send_photo(
+                chat_id,
+                BufferedInputFile(photo, filename="chart.png"),
+                caption=caption or None,
+                parse_mode="HTML",
+                reply_parameters=reply,
             )
         )
         return message.message_id

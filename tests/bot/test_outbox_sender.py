@@ -125,3 +125,22 @@ async def test_group_pacing_spaces_messages_to_one_chat(
     clock.advance(timedelta(seconds=3))
     await sender.drain()
     assert [s.text for s in transport.sent] == ["m0", "to a person", "m1", "m2"]
+
+
+async def test_a_photo_goes_with_its_caption_and_a_long_caption_follows_as_text(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    transport = FakeTransport()
+    sender = OutboxSender(sessions, transport, clock, SendLimits.unlimited())
+    png = b"\x89PNG\r\n\x1a\n chart"
+    await put(sessions, clock, key="p1", text="<b>近7天</b> 指标", photo=png)
+    long_caption = "\n".join(f"第{i}行" for i in range(400))  # ~2,400 characters
+    await put(sessions, clock, key="p2", text=long_caption, photo=png)
+    await sender.drain()
+    first, *rest = transport.sent
+    assert (first.photo, first.text) == (png, "<b>近7天</b> 指标")
+    assert rest[0].photo == png and len(rest[0].text) <= 1024
+    assert all(s.photo is None for s in rest[1:])
+    assert "\n".join(s.text for s in rest) == long_caption
+    assert [r.status for r in await rows(sessions)] == ["sent", "sent"]
+    assert [r.kind for r in await rows(sessions)] == ["photo", "photo"]

@@ -38,14 +38,26 @@ async def test_full_loop_unsatisfied_reopens_then_satisfied_closes(harness: Harn
 
     await h.press(CHEN, RESIDENTS_CHAT, resolved.message_id, judge["不满意"])
     assert h.alerts()[-1] == "谢谢您的评价：不满意"
-    assert h.texts(RESIDENTS_CHAT)[-1] == "您的呼 HZ-2026-000001 已返工，交由宝玉直社区重新办理。"
+    assert h.texts(RESIDENTS_CHAT)[-2:] == [
+        "您的呼 HZ-2026-000001 已返工，交由宝玉直社区重新办理。",
+        "陈阿姨，可以说说 HZ-2026-000001 哪里还不满意吗？直接回复本消息即可，"
+        "我们会转告办理人员（可不填，/cancel 跳过）。",
+    ]
     [reopened] = h.texts(COMMUNITY)
     assert "居民不满意，返工" in reopened
+    # The reason (optional) goes to the community now handling it, without her name.
+    ask = h.server.bot_messages(RESIDENTS_CHAT)[-1]
+    await h.say(CHEN, RESIDENTS_CHAT, "晚上还是不亮<b>", reply_to=ask.message_id)
+    assert h.texts(COMMUNITY)[-1] == "居民对 HZ-2026-000001 不满意的原因：\n晚上还是不亮<b>"
+    assert h.texts(RESIDENTS_CHAT)[-1] == (
+        "谢谢，已把您的意见转告宝玉直社区，HZ-2026-000001 正在重新办理。"
+    )
     # A second press on the old buttons changes nothing.
     await h.press(CHEN, RESIDENTS_CHAT, resolved.message_id, judge["满意"])
     assert h.alerts()[-1] == "HZ-2026-000001 已经评价过了，谢谢。"
 
     community_card = h.server.bot_messages(COMMUNITY)[0]
+    assert len(h.texts(COMMUNITY)) == 2
     await resolve(h, COMMUNITY_STAFF, COMMUNITY, community_card.message_id, "已联系供电所修复")
     again = h.server.bot_messages(RESIDENTS_CHAT)[-1]
     await h.press(CHEN, RESIDENTS_CHAT, again.message_id, buttons_of(h, RESIDENTS_CHAT)["满意"])
@@ -54,7 +66,8 @@ async def test_full_loop_unsatisfied_reopens_then_satisfied_closes(harness: Harn
     await h.say(CHEN, CHEN, "/case HZ-2026-000001")
     timeline = h.texts(CHEN)[-1]
     assert "已结案" in timeline.split("\n")[0]
-    for step in ("办结 · 张三", "返工 → 社区 · 陈阿姨", "办结 · 陈社区", "结案 · 陈阿姨"):
+    steps = ("办结 · 张三", "返工 → 社区 · 陈阿姨", "不满意原因 · 陈阿姨：晚上还是不亮<b>")
+    for step in (*steps, "办结 · 陈社区", "结案 · 陈阿姨"):
         assert step in timeline
     assert h.server.duplicates() == []
 
