@@ -92,6 +92,8 @@ def test_minimal_org_loads_with_defaults() -> None:
     assert org.policy.ladder == ["grid", "community", "street", "department", "leadership"]
     assert org.departments == [] and org.people == [] and org.leadership is None
     assert org.demo is None
+    assert org.digest is None  # no morning digest unless the district asks for one
+    assert (org.orders.ack, org.orders.remind_at) == (timedelta(hours=1), 0.5)
 
 
 def test_haizhu_example_loads() -> None:
@@ -449,6 +451,33 @@ def test_bad_durations_and_ladder() -> None:
     assert found[1].message.startswith("bad duration '0s'")
     assert "(did you mean 'low'?)" in found[2].message
     assert "must start with grid" in found[3].message
+
+
+def test_digest_and_orders_settings() -> None:
+    text = """\
+        name: 测试区
+        digest: {at: "7:30", stuck_after: 2d}
+        orders: {ack: 0m, remind_at: 2}
+        units:
+          - {id: street, name: 街道, level: street}
+        """
+    found = issues(text)
+    assert [(i.line, i.field) for i in found] == [
+        (2, "digest.at"),
+        (3, "orders.ack"),
+        (3, "orders.remind_at"),
+    ]
+    assert found[0].message == "bad time '7:30': use HH:MM, e.g. \"09:00\""
+    good = parse_org(
+        dedent(
+            text.replace('"7:30"', '"07:30"')
+            .replace("0m", "30m")
+            .replace("remind_at: 2", "remind_at: off")
+        )
+    )
+    assert good.digest is not None
+    assert (good.digest.at, good.digest.stuck_after) == ("07:30", timedelta(days=2))
+    assert (good.orders.ack, good.orders.remind_at) == (timedelta(minutes=30), 0.0)
 
 
 def test_missing_priority() -> None:
