@@ -70,6 +70,56 @@ async def test_full_loop_unsatisfied_reopens_then_satisfied_closes(harness: Harn
     for step in (*steps, "办结 · 陈社区", "结案 · 陈阿姨"):
         assert step in timeline
     assert h.server.duplicates() == []
+    # Every message of the loop, chat by chat, and nothing else.
+    assert h.all_texts() == {
+        GRID: [
+            "HZ-2026-000001 · 市政设施 · 一般\n网格：宝玉直第一网格\n📍 宝玉直第一网格\n"
+            "小区门口的路灯坏了三天\n报告人：陈阿姨\n⏰ 请在 11-28 09:00 前办结\n"
+            "张三 ☑️ 张三 已于 11-25 09:00 办结",
+            "张三，请回复本消息，写下 HZ-2026-000001 的办结说明（/cancel 取消）。",
+            "HZ-2026-000001 已办结，已通知居民。",
+        ],
+        RESIDENTS_CHAT: [
+            "已受理您的呼：HZ-2026-000001\n类别：市政设施\n承办：宝玉直第一网格\n"
+            "承诺签收时间：11-25 11:00 前\n发送 /case HZ-2026-000001 可查看办理进度。",
+            "您的呼 HZ-2026-000001 已办结（宝玉直第一网格 张三）。\n办结说明：已更换灯泡",
+            "您的呼 HZ-2026-000001 已返工，交由宝玉直社区重新办理。",
+            "陈阿姨，可以说说 HZ-2026-000001 哪里还不满意吗？直接回复本消息即可，"
+            "我们会转告办理人员（可不填，/cancel 跳过）。",
+            "谢谢，已把您的意见转告宝玉直社区，HZ-2026-000001 正在重新办理。",
+            "您的呼 HZ-2026-000001 已办结（宝玉直社区 陈社区）。\n办结说明：已联系供电所修复",
+        ],
+        COMMUNITY: [
+            "HZ-2026-000001 · 市政设施 · 一般\n社区：宝玉直社区\n📍 宝玉直第一网格\n"
+            "小区门口的路灯坏了三天\n⏰ 请在 11-28 09:00 前办结\n"
+            "陈社区 ☑️ 陈社区 已于 11-25 09:00 办结",
+            "居民对 HZ-2026-000001 不满意的原因：\n晚上还是不亮<b>",
+            "陈社区，请回复本消息，写下 HZ-2026-000001 的办结说明（/cancel 取消）。",
+            "HZ-2026-000001 已办结，已通知居民。",
+            "居民评价 HZ-2026-000001：满意，已结案。",
+        ],
+        CHEN: [timeline],
+    }
+
+
+async def test_a_group_message_that_does_not_answer_the_question_is_a_new_report(
+    harness: Harness,
+) -> None:
+    """The reason is optional: words in the group that do not reply to the question are
+    handled as usual (here a new report), and the question stays open."""
+    h = harness
+    await h.say(CHEN, RESIDENTS_CHAT, "@gridcall_bot 小区门口的路灯坏了三天")
+    await resolve(h, ZHANG, GRID, h.server.bot_messages(GRID)[0].message_id, "已修好")
+    resolved = h.server.bot_messages(RESIDENTS_CHAT)[-1]
+    await h.press(
+        CHEN, RESIDENTS_CHAT, resolved.message_id, buttons_of(h, RESIDENTS_CHAT)["不满意"]
+    )
+    await h.say(CHEN, RESIDENTS_CHAT, "@gridcall_bot 三栋楼道的消防通道被电动车堵住了")
+    assert h.texts(RESIDENTS_CHAT)[-1].startswith("已受理您的呼：HZ-2026-000002")
+    ask = h.server.bot_messages(RESIDENTS_CHAT)[-2]
+    await h.say(CHEN, RESIDENTS_CHAT, "x" * 1001, reply_to=ask.message_id)
+    assert h.texts(RESIDENTS_CHAT)[-1] == "说明太长了（1001 字），请精简到 1000 字以内。"
+    assert "不满意的原因" not in "".join(h.texts(COMMUNITY))
 
 
 async def test_silence_closes_the_case_after_the_window(harness: Harness) -> None:
