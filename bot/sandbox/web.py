@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -130,6 +131,14 @@ def message_view(state: SandboxState, message: SentMessage) -> JSONDict:
         "text": message.plain_text,
         "html": render_html(message.plain_text, message.entities),
         "photo": message.photo_file_id,
+        # Pictures the bot uploaded (a /stats chart) can be shown; made-up ids cannot.
+        "photo_url": (
+            f"/sandbox/api/file?id={quote(message.photo_file_id)}"
+            if message.photo_file_id is not None
+            and (record := state.files.get(message.photo_file_id)) is not None
+            and record.data is not None
+            else None
+        ),
         "location": location,
         "reply_to": reply,
         "buttons": buttons,
@@ -157,6 +166,7 @@ class SandboxWeb:
         app.router.add_get("/sandbox/api/state", self.poll_state)
         app.router.add_post("/sandbox/api/send", self.send)
         app.router.add_post("/sandbox/api/press", self.press)
+        app.router.add_get("/sandbox/api/file", self.file)
 
     @staticmethod
     async def index(request: web.Request) -> web.Response:
@@ -199,6 +209,14 @@ class SandboxWeb:
                 "version": self.state.data_version,
             }
         )
+
+    async def file(self, request: web.Request) -> web.Response:
+        """A picture the bot uploaded, for the page to show."""
+        record = self.state.files.get(request.query.get("id", ""))
+        if record is None or record.data is None:
+            return _error(404, "no such file")
+        kind = "image/png" if record.data.startswith(b"\x89PNG") else "image/jpeg"
+        return web.Response(body=record.data, content_type=kind)
 
     async def poll_state(self, request: web.Request) -> web.Response:
         """Long poll for changes after version ``since`` (messages, answers, chats)."""

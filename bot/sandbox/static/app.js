@@ -150,7 +150,11 @@ function renderMessage(m) {
     node.append(el("div", { class: "text" }, "消息已删除 · message deleted"));
     return node;
   }
-  if (m.kind === "photo") node.append(el("div", { class: "media" }, `🖼 照片 · photo  ${m.photo}`));
+  if (m.kind === "photo" && m.photo_url) {
+    node.append(el("img", { class: "picture", src: m.photo_url, alt: "🖼" }));
+  } else if (m.kind === "photo") {
+    node.append(el("div", { class: "media" }, `🖼 照片 · photo  ${m.photo}`));
+  }
   if (m.kind === "location") {
     node.append(el("div", { class: "media" },
       `📍 位置 · location  ${m.location.latitude.toFixed(5)}, ${m.location.longitude.toFixed(5)} (lat, lon)`));

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiogram import Bot
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.sandbox import SandboxServer
 
@@ -152,6 +152,21 @@ async def test_location_and_photo_from_the_page(
     assert located.message.location.latitude == 23.1
     assert photographed.message is not None and photographed.message.photo
     assert photographed.message.caption == "现场"
+
+
+async def test_a_picture_the_bot_uploads_is_shown_on_the_page(
+    server: SandboxServer, bot: Bot, http: aiohttp.ClientSession
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n a chart"
+    await bot.send_photo(STAFF_CHAT, BufferedInputFile(png, filename="chart.png"), caption="指标")
+    _, body = await get(http, f"/sandbox/api/messages?chat={STAFF_CHAT}")
+    [shown] = [m for m in body["messages"] if m["kind"] == "photo"]
+    assert shown["text"] == "指标" and shown["photo_url"].startswith("/sandbox/api/file?id=")
+    async with http.get(shown["photo_url"]) as response:
+        assert (response.status, response.content_type) == (200, "image/png")
+        assert await response.read() == png
+    status, error = await get(http, "/sandbox/api/file?id=nope")
+    assert status == 404 and error == {"error": "no such file"}
 
 
 async def test_user_text_is_escaped_in_the_page(
