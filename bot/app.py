@@ -25,20 +25,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import metrics
 from bot.outbox_sender import FailedDelivery, OutboxSender, SendLimits
+from bot.telegram.chats import AiogramChatDirectory
 from bot.telegram.polling import ALLOWED_UPDATES, Poller
 from bot.telegram.router import build_router
 from bot.telegram.transport import AiogramTransport
 from bot.telegram.webhook import WEBHOOK_PATH, WebhookServer, secret_problem
 from escalation.batch import PreparedBatch, fire_batch, prepare_batch
 from escalation.clock import Clock, SystemClock
+from escalation.daily import DailyRunner
 from escalation.engine import fire_due
+from escalation.orders import fire_due as fire_order_due
 from escalation.redis_index import FailoverDeadlineIndex, RedisDeadlineIndex
 from escalation.scheduler import DeadlineIndex, MemoryDeadlineIndex, Scheduler
 from handlers.context import Services
 from handlers.core import Core
 from handlers.delivery import on_delivery_failed
+from handlers.digest import digest_runner
 from handlers.notify import CaseNotifier
+from handlers.orders import OrderMessages
 from storage import cases
+from storage import orders as order_store
 from storage.db import create_engine, migrate, sessionmaker
 from storage.org_import import import_org, load_view
 from storage.orgfile import OrgConfig
@@ -80,6 +86,7 @@ class GridcallApp:
         self.poller: Poller | None = None
         self.webhook: WebhookServer | None = None
         self.webhook_port: int | None = None
+        self.digest: DailyRunner | None = None  # the morning digest, if the org file has one
 
     async def prepare(self, org: OrgConfig | None = None) -> None:
         """Migrate the database and load (or re-load) the org file into it."""
@@ -94,6 +101,43 @@ class GridcallApp:
         """What the deadline index is (re)built from: the cases table."""
         async with self.sessions() as session:
             return await cases.pending_deadlines(session)
+
+    async def _pending_order_deadlines(self) -> list[tuple[int, datetime]]:
+        """What the order index is (re)built from: the order targets table."""
+        async with self.sessions() as session:
+            return await order_store.pending_deadlines(session)
+
+    def _order_scheduler(self) -> Scheduler:
+        """A second scheduler, for orders (令): fire = one target's due step, sweep = the
+        targets whose `next_due_at` passed, rebuild = from `order_targets`."""
+        self.order_index: DeadlineIndex
+        if self.redis is not None:
+            self.order_index = FailoverDeadlineIndex(
+                RedisDeadlineIndex(self.redis, key=f"{self.config.redis_prefix}:deadlines:orders"),
+                rebuild=self._pending_order_deadlines,
+            )
+        else:
+            self.order_index = MemoryDeadlineIndex()
+        messages = OrderMessages(self.services)
+
+        async def fire(target_id: int, now: datetime) -> datetime | None:
+            due = await fire_order_due(self.sessions, target_id, self.services.org, now, messages)
+            self.sender.wake()
+            return due
+
+        async def sweep(now: datetime) -> list[int]:
+            async with self.sessions() as session:
+                return await order_store.due_target_ids(session, now)
+
+        return Scheduler(
+            self.order_index,
+            self.clock,
+            fire,
+            sweep,
+            self._pending_order_deadlines,
+            on_committed=self.sender.wake,
+            sweep_grace=timedelta(seconds=2) if self.redis is not None else timedelta(0),
+        )
 
     async def start(self, org: OrgConfig | None = None) -> None:
         if self.config.mode == "webhook":
@@ -143,6 +187,8 @@ class GridcallApp:
         if self.config.llm is not None:
             self.llm = LLMTriager(self.config.llm, classify)
             self.services.triage_async = self.llm.classify
+        # Who administers a chat (subscriptions to groups and channels): Telegram knows.
+        self.services.chats = AiogramChatDirectory(self.bot)
         notifier = CaseNotifier(self.services)
 
         async def on_failed(failed: FailedDelivery) -> None:
@@ -189,14 +235,22 @@ class GridcallApp:
         self.services.on_deadline = self.scheduler.schedule
         restored = await self.scheduler.start()
         log.info("deadline index rebuilt: %s running deadlines", restored)
+        self.order_scheduler = self._order_scheduler()
+        self.services.on_order_deadline = self.order_scheduler.schedule
+        restored = await self.order_scheduler.start()
+        log.info("order deadline index rebuilt: %s running deadlines", restored)
 
         self.core = Core(self.services)
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(build_router(self.core, me.id, self.services.bot_username))
         self.tasks = [
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
+            asyncio.create_task(self.order_scheduler.run(), name="order-scheduler"),
             asyncio.create_task(self.sender.run(), name="outbox"),
         ]
+        self.digest = digest_runner(self.services, self.clock)
+        if self.digest is not None:
+            self.tasks.append(asyncio.create_task(self.digest.run(), name="digest"))
         if self.config.mode == "webhook":
             await self._serve_webhook()
         else:
@@ -260,16 +314,25 @@ class GridcallApp:
         """True when nothing can happen until time moves or someone writes."""
         if self.core.in_flight or self.scheduler.busy or self.sender.busy:
             return False
+        if self.order_scheduler.busy:
+            return False
         if self.webhook is not None and self.webhook.in_flight:
             return False
         now = self.clock.now()
+        if self.digest is not None and self.digest.due(now):  # due, or being written
+            return False
         nxt = await self.index.next_due()
         if nxt is not None and nxt <= now:
             return False
         if await self.sender.has_work(now):  # due rows held back by pacing are not work
             return False
+        nxt = await self.order_index.next_due()
+        if nxt is not None and nxt <= now:
+            return False
         async with self.sessions() as session:
             if await cases.due_case_ids(session, now, limit=1):
+                return False
+            if await order_store.due_target_ids(session, now, limit=1):
                 return False
         return True
 

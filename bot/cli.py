@@ -13,6 +13,7 @@ from typing import TextIO
 import click
 
 from bot.settings import Settings
+from reports.cli import export_command, report_command
 from storage.orgfile import OrgConfig, OrgFileError, load_org
 from triage.cli import triage_group
 
@@ -115,6 +116,8 @@ def classify(eval_file: str | None) -> None:
 
 
 main.add_command(triage_group)
+main.add_command(report_command)
+main.add_command(export_command)
 
 
 @triage_group.command("export-corrections")

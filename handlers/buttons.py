@@ -12,7 +12,7 @@ import re
 from sqlalchemy import delete, select
 
 from escalation.engine import MOVABLE, transition
-from handlers import feedback, recategorize
+from handlers import feedback, orders, recategorize
 from handlers.context import Tx
 from handlers.events import InboundEvent, Reply
 from handlers.intake import CONVERSATION_TTL, file_from_pending
@@ -41,6 +41,8 @@ async def on_press(tx: Tx, event: InboundEvent) -> Reply:
     data = event.callback_data or ""
     if match := PLACE_DATA.fullmatch(data):
         return await on_place(tx, event, match[1])
+    if match := orders.ORDER_DATA.fullmatch(data):
+        return await orders.on_press(tx, event, int(match[1]), match[2])
     if match := FEEDBACK_DATA.fullmatch(data):
         return await feedback.on_feedback(tx, event, int(match[1]), match[2])
     if match := CATEGORY_DATA.fullmatch(data):

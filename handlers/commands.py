@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import delete, select
 
-from handlers import recategorize
+from handlers import orders, recategorize, stats, subscriptions
 from handlers.context import Tx
 from handlers.events import InboundEvent
 from handlers.intake import reply
@@ -19,6 +19,11 @@ CASE_NUMBER = re.compile(r"[A-Za-z]{1,6}-\d{4}-\d{6}")
 
 
 async def start(tx: Tx, event: InboundEvent) -> None:
+    payload = event.command_args.strip()
+    if event.is_private and payload[:5].lower() == "case-":
+        # A timeline link (https://t.me/BOT?start=case-HZ-…) from a subscription or digest.
+        await show_case(tx, event, payload[5:])
+        return
     await reply(tx, event, "start", org_name=tx.org.name)
 
 
@@ -37,7 +42,11 @@ async def whoami(tx: Tx, event: InboundEvent) -> None:
 
 
 async def case(tx: Tx, event: InboundEvent) -> None:
-    args = event.command_args.strip()
+    await show_case(tx, event, event.command_args.strip())
+
+
+async def show_case(tx: Tx, event: InboundEvent, args: str) -> None:
+    """A case's timeline, to the people it belongs to (`/case`, and timeline links)."""
     if not CASE_NUMBER.fullmatch(args):
         await reply(tx, event, "case_usage")
         return
@@ -102,4 +111,10 @@ COMMANDS = {
     "cancel": cancel,
     "recategorize": recategorize.command,
     "mine": mine,
+    "stats": stats.command,
+    "order": orders.command,
+    "orders": orders.board,
+    "subscribe": subscriptions.subscribe,
+    "subscriptions": subscriptions.list_subscriptions,
+    "unsubscribe": subscriptions.unsubscribe,
 }

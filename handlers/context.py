@@ -20,6 +20,15 @@ class ClassifyFn(Protocol):
     def __call__(self, text: str, *, addressed: bool = False) -> Triage: ...
 
 
+class ChatDirectory(Protocol):
+    """What only the chat platform knows about its chats (implemented by the adapter)."""
+
+    async def is_admin(self, chat_id: int, user_id: int) -> bool:
+        """Whether the person administers the group or channel (False if the bot cannot
+        see it)."""
+        ...
+
+
 @dataclass
 class Services:
     """Long-lived collaborators, wired once in `bot/app.py` (or a test)."""
@@ -31,8 +40,13 @@ class Services:
     bot_username: str = "gridcall_bot"
     on_outbox: Callable[[], None] = lambda: None
     on_deadline: Callable[[int, datetime | None], Awaitable[None]] | None = None
+    # The order scheduler's `schedule` (order target id, due): see escalation/orders.py.
+    on_order_deadline: Callable[[int, datetime | None], Awaitable[None]] | None = None
     # An optional slower triage (a language model) consulted before the transaction opens.
     triage_async: Callable[..., Awaitable[Triage]] | None = None
+    # Who administers which chat (a subscription to a group or channel); asked before the
+    # transaction opens, like the slow triage. None: nobody counts as an administrator.
+    chats: ChatDirectory | None = None
 
     @property
     def renderer(self) -> Renderer:
@@ -48,8 +62,15 @@ class Tx:
     now: datetime
     services: Services
     deadlines: list[tuple[int, datetime | None]] = field(default_factory=list)
+    # (order target id, next due): indexed by the order scheduler after the commit.
+    order_deadlines: list[tuple[int, datetime | None]] = field(default_factory=list)
     sent: int = 0
     pretriaged: dict[tuple[str, bool], Triage] = field(default_factory=dict)
+    # (chat id, user id) -> administers it: the platform's answers, asked before the
+    # transaction (see handlers.subscriptions.ask_admins).
+    admins: dict[tuple[int, int], bool] = field(default_factory=dict)
+    # Answers a slow command computed before the transaction (/stats: figures and chart).
+    prepared: dict[str, object] = field(default_factory=dict)
 
     def classify(self, text: str, *, addressed: bool) -> Triage:
         """The answer computed before the transaction, if any, else the local classifier."""

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import buttons, commands, conversation, feedback, intake
+from handlers import buttons, commands, conversation, feedback, intake, stats, subscriptions
 from handlers.context import Services, Tx
 from handlers.events import InboundEvent, Reply
 from storage.models import Conversation, ProcessedUpdate
@@ -64,9 +64,16 @@ class Core:
     async def _handle(self, event: InboundEvent) -> Reply:
         services = self.services
         pretriaged = await self._pretriage(event)
+        admins = await subscriptions.ask_admins(services, event)  # the platform, not the db
+        prepared = await stats.prepare(services, event)  # figures and chart, no lock held
         async with services.sessions() as session, session.begin():
             tx = Tx(
-                session=session, now=services.clock.now(), services=services, pretriaged=pretriaged
+                session=session,
+                now=services.clock.now(),
+                services=services,
+                pretriaged=pretriaged,
+                admins=admins,
+                prepared=prepared,
             )
             if not await first_delivery(session, event, tx):
                 log.info("update %s already handled; ignoring", event.update_id)
@@ -75,6 +82,9 @@ class Core:
         if services.on_deadline is not None:
             for case_id, due in tx.deadlines:
                 await services.on_deadline(case_id, due)
+        if services.on_order_deadline is not None:
+            for target_id, due in tx.order_deadlines:
+                await services.on_order_deadline(target_id, due)
         if tx.sent:
             services.on_outbox()
         return answer
@@ -101,6 +111,9 @@ async def route(tx: Tx, event: InboundEvent) -> Reply:
     if event.is_button:
         return await buttons.on_press(tx, event)
     if event.user_id is None:
+        if event.command == "subscribe":  # a channel post: say how to subscribe a channel
+            await subscriptions.anonymous(tx, event)
+            return Reply()
         return Reply(handled=False)  # channel posts and anonymous admins: nothing to do
     pending = await pending_conversation(tx, event)
     if event.command is not None and event.command != "report":

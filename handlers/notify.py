@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.policy import Policy
 from escalation.routing import OrgView, Stop, UnitView
+from handlers.alerts import fan_out
 from handlers.context import Services, Tx
 from storage.models import Case, CaseReporter
 from storage.outbox import Button, OutgoingMessage, enqueue
@@ -93,20 +94,24 @@ class CaseNotifier:
         self, session: AsyncSession, case: Case, stop: Stop, now: datetime, reason: str
     ) -> None:
         chat_id = self._target_chat(case, stop.unit)
-        if chat_id is None:
-            return
-        r = self.services.renderer
-        await enqueue(
-            session,
-            OutgoingMessage(
-                key=f"case:{case.id}:v{case.version}:card",
-                chat_id=chat_id,
-                text=render_card(r, self.services.org, case, stop.unit, reason=reason),
-                buttons=case_buttons(r, case, open_actions(case)),
-                case_id=case.id,
-            ),
-            now,
-        )
+        if chat_id is not None:
+            r = self.services.renderer
+            await enqueue(
+                session,
+                OutgoingMessage(
+                    key=f"case:{case.id}:v{case.version}:card",
+                    chat_id=chat_id,
+                    text=render_card(r, self.services.org, case, stop.unit, reason=reason),
+                    buttons=case_buttons(r, case, open_actions(case)),
+                    case_id=case.id,
+                ),
+                now,
+            )
+        if reason != "new":  # a climb (or a hand-over): the leaders who subscribed hear of it
+            place = place_of(self.services.org, case)
+            await fan_out(
+                session, self.services, case, stop, now, reason, place=place, card_chat=chat_id
+            )
 
     async def shared(
         self, session: AsyncSession, case: Case, unit: UnitView, now: datetime

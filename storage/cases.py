@@ -21,7 +21,13 @@ OPEN_STATUSES = ("new", "dispatched", "acknowledged", "returned", "reopened")
 
 async def next_case_number(session: AsyncSession, prefix: str, year: int) -> str:
     """`HZ-2026-000123`: a per-year sequence; the row lock serialises concurrent filers."""
-    name = f"case:{prefix}:{year}"
+    value = await next_in_sequence(session, f"case:{prefix}:{year}")
+    return f"{prefix}-{year}-{value:06d}"
+
+
+async def next_in_sequence(session: AsyncSession, name: str) -> int:
+    """The next value of the named counter (1, 2, …), in the caller's transaction: the
+    updated row stays locked until it commits, so concurrent callers never share a value."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(
@@ -33,8 +39,7 @@ async def next_case_number(session: AsyncSession, prefix: str, year: int) -> str
         .values(value=Counter.value + 1)
         .returning(Counter.value)
     )
-    value = (await session.execute(stmt)).scalar_one()
-    return f"{prefix}-{year}-{value:06d}"
+    return int((await session.execute(stmt)).scalar_one())
 
 
 async def guarded_update(

@@ -26,6 +26,14 @@ from triage.classifier import Triage
 log = logging.getLogger(__name__)
 
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)|(?<!\d)\d{3,4}-\d{7,8}(?!\d)")
+
+
+def mask_phones(text: str, replacement: str = "[phone]") -> str:
+    """Mobile and landline numbers replaced: for text that leaves the grid (a model, a
+    leader's subscription), where nobody needs to call the resident."""
+    return _PHONE.sub(replacement, text)
+
+
 _CODES = ", ".join(str(c) for c in Category)
 SYSTEM_PROMPT = (
     "You sort residents' reports for a Chinese neighbourhood grid-governance service. "
@@ -97,7 +105,7 @@ class LLMTriager:
             "messages": [
                 {"role": "system", "content": SYSTEM_PROMPT},
                 # Phone numbers are not needed to sort a report; they stay here.
-                {"role": "user", "content": _PHONE.sub("[phone]", text[:2000])},
+                {"role": "user", "content": mask_phones(text[:2000])},
             ],
         }
         url = self.config.url.rstrip("/") + "/chat/completions"

@@ -20,7 +20,8 @@ from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query"]
+# channel_post: a `/subscribe` posted in a channel is answered with how to subscribe one.
+ALLOWED_UPDATES = ["message", "channel_post", "callback_query"]
 MAX_FAILURES_PER_UPDATE = 5
 
 

@@ -21,6 +21,10 @@ def build_router(core: Core, bot_id: int, bot_username: str) -> Router:
     async def on_message(message: Message, event_update: Update) -> None:
         await core.handle(message_event(message, event_update.update_id, bot_id, bot_username))
 
+    @router.channel_post()
+    async def on_channel_post(message: Message, event_update: Update) -> None:
+        await core.handle(message_event(message, event_update.update_id, bot_id, bot_username))
+
     @router.callback_query()
     async def on_button(query: CallbackQuery, event_update: Update) -> None:
         reply = await core.handle(callback_event(query, event_update.update_id))

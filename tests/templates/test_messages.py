@@ -74,6 +74,90 @@ def sample_context() -> dict[str, Any]:
         "kind": "ack",
         "rating": "满意",
         "cases": [],
+        # /stats: handlers/stats.py
+        "scope": EVIL,
+        "period": EVIL,
+        "code": "unknown",
+        "start": "2026-11-18 09:00",
+        "end": "2026-11-25 09:00",
+        "rows": {
+            key: "50.0% (1/2)"
+            for key in (
+                "ack_in_time_rate",
+                "resolved_in_time_rate",
+                "closure_rate",
+                "reopen_rate",
+                "return_rate",
+                "satisfaction_rate",
+            )
+        },
+        "mtta": "1h",
+        "mtta_p90": "2h",
+        "mttr": "1d",
+        "mttr_p90": "2d",
+        # subscriptions (订阅) and the digest: handlers/subscriptions.py, alerts.py, digest.py
+        "sub": {
+            "n": 1,
+            "filters": [("level", ["街道"]), ("unit", [EVIL])],
+            "private": False,
+            "chat_id": -1009999,
+            "chat_name": EVIL,
+        },
+        "subs": [{"n": 1, "filters": [], "private": True, "chat_id": 5009, "chat_name": None}],
+        "word": EVIL,
+        "token": EVIL,
+        "expected": "unit",
+        "parent": EVIL,
+        "categories_of": ["traffic"],
+        "here": False,
+        "position": 99,
+        "link": "https://t.me/gridcall_bot?start=case-HZ-2026-000001",
+        "report": EVIL,
+        "day": "2026-11-26",
+        "total": 1,
+        "stuck_hours": 24,
+        "sections": [
+            {
+                "name": name,
+                "count": 21,
+                "more": 1,
+                "lines": [
+                    {
+                        "number": "HZ-2026-000001",
+                        "link": "https://t.me/gridcall_bot?start=case-HZ-2026-000001",
+                        "category": "市政设施",
+                        "priority": "一般",
+                        "level": "街道",
+                        "unit_name": EVIL,
+                        "place": EVIL,
+                        "status": "已派遣",
+                        "report": EVIL,
+                    }
+                ],
+            }
+            for name in ("new", "overdue", "stuck")
+        ],
+        # orders (令): handlers/orders.py
+        "order": SimpleNamespace(number="HZ-L-2026-0001", text=EVIL, issuer_name=EVIL, due_at=NOW),
+        "target_name": EVIL,
+        "ack_due": NOW,
+        "closed": True,
+        "typed": EVIL,
+        "suggestion": EVIL,
+        "late": [SimpleNamespace(name=EVIL, state="sent")],
+        "board": [
+            SimpleNamespace(
+                number="HZ-L-2026-0001",
+                due_at=NOW,
+                excerpt=EVIL,
+                targets=[
+                    SimpleNamespace(
+                        name=EVIL, state=state, acknowledged=True, who=EVIL, at=NOW, rung=EVIL
+                    )
+                    for state in ("done", "overdue", "acknowledged", "sent")
+                ],
+            )
+        ],
     }
 
 

@@ -1,0 +1,160 @@
+"""/stats [scope] [period]: the indicators of a unit or category as a short table and a chart.
+
+Scope is a unit (id or name) or a category (code or name); period as in `reports.periods`
+(default: the last 7 days), in either order. Leaders and admins may ask about anything and
+get the whole org by default; other staff get their own unit by default and may ask only
+about their units and what is under them; residents are refused.
+
+Reading the record and drawing the chart take a while, so `prepare` does both before the
+transaction opens (the core calls it, like the slow triage): the handler inside the
+transaction only writes the outbox row. Called without `prepare` (a test calling `route`),
+the handler computes the same answer inside the transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from escalation.routing import OrgView, PersonView
+from handlers.context import Services, Tx
+from handlers.events import InboundEvent
+from reports import i18n
+from reports.indicators import RATE_KEYS, descendants, load_records
+from reports.periods import PeriodError, looks_like_period, parse_period
+from reports.report import Scope, ScopeError, resolve_scope, scope_indicators
+from storage.outbox import OutgoingMessage
+from templates.render import Renderer
+
+DEFAULT_PERIOD = "week"
+# Whose own unit is the default scope, when a person belongs to several: the widest.
+LEVEL_ORDER = ("leadership", "street", "department", "community", "grid")
+
+
+@dataclass(frozen=True)
+class StatsAnswer:
+    """What to say: a template and its context, and the chart when there is one."""
+
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    photo: bytes | None = None
+
+
+def own_scope(org: OrgView, person: PersonView) -> Scope | None:
+    units = [org.units[u] for u in person.units if u in org.units]
+    if not units:
+        return None
+    unit = min(
+        units,
+        key=lambda u: (LEVEL_ORDER.index(u.level) if u.level in LEVEL_ORDER else 9, u.id),
+    )
+    return Scope("unit", unit.id, unit.name)
+
+
+def may_see(org: OrgView, person: PersonView, scope: Scope) -> bool:
+    if person.is_leader:
+        return True
+    if scope.kind != "unit":
+        return False
+    return any(scope.key in descendants(org, unit) for unit in person.units)
+
+
+def parse_args(args: str) -> tuple[str | None, str]:
+    """(period spelling or None, scope words) from the command's arguments."""
+    period: str | None = None
+    words: list[str] = []
+    for token in args.split():
+        if period is None and looks_like_period(token):
+            period = token
+        else:
+            words.append(token)
+    return period, " ".join(words)
+
+
+async def compute_answer(
+    session: AsyncSession, org: OrgView, r: Renderer, event: InboundEvent, now: datetime
+) -> StatsAnswer:
+    person = org.person(event.user_id)
+    if person is None or not person.is_staff:
+        return StatsAnswer("stats_staff_only")
+    period_spec, scope_text = parse_args(event.command_args)
+    try:
+        period = parse_period(period_spec or DEFAULT_PERIOD, now, org.timezone)
+    except PeriodError as exc:
+        return StatsAnswer("stats_bad_period", {"period": exc.spec, "code": exc.code})
+    if scope_text:
+        try:
+            scope = resolve_scope(org, scope_text)
+        except ScopeError:
+            return StatsAnswer("stats_unknown_scope", {"scope": scope_text})
+    else:
+        found = Scope("org", "", org.name) if person.is_leader else own_scope(org, person)
+        if found is None:
+            return StatsAnswer("stats_staff_only")
+        scope = found
+    if not may_see(org, person, scope):
+        return StatsAnswer("stats_not_allowed", {"scope": scope.name})
+    records = await load_records(session, period.start, period.end)
+    indicators = scope_indicators(records, org, scope)
+    start, end = period.local_bounds()
+    figures = indicators.figures()
+    rows = {
+        key: f"{i18n.percent(indicators.rate(key))} "
+        f"({len(indicators.fractions[key].numerator)}/{len(indicators.fractions[key].denominator)})"
+        for key in RATE_KEYS
+    }
+    context: dict[str, Any] = {
+        "scope": scope.name,
+        "period": period.spec,
+        "start": start,
+        "end": end,
+        "cases": indicators.cases,
+        "rows": rows,
+        "mtta": i18n.duration(figures["mtta_s"], r.language),
+        "mtta_p90": i18n.duration(figures["mtta_p90_s"], r.language),
+        "mttr": i18n.duration(figures["mttr_s"], r.language),
+        "mttr_p90": i18n.duration(figures["mttr_p90_s"], r.language),
+    }
+    if not indicators.cases:
+        return StatsAnswer("stats", context)
+    from reports.charts import bar_chart
+
+    words = i18n.text(r.language)
+    rates = [indicators.rate(k) for k in RATE_KEYS]
+    photo = await asyncio.to_thread(
+        bar_chart,
+        f"{scope.name} · {period.spec}",
+        [words[k] for k in RATE_KEYS],
+        [None if v is None else 100 * v for v in rates],
+    )
+    return StatsAnswer("stats", context, photo)
+
+
+async def prepare(services: Services, event: InboundEvent) -> dict[str, object]:
+    """Before the transaction: the answer to a /stats command (read-only, chart drawn)."""
+    if event.command != "stats" or event.is_button:
+        return {}
+    async with services.sessions() as session:
+        answer = await compute_answer(
+            session, services.org, services.renderer, event, services.clock.now()
+        )
+    return {"stats": answer}
+
+
+async def command(tx: Tx, event: InboundEvent) -> None:
+    answer = tx.prepared.get("stats")
+    if not isinstance(answer, StatsAnswer):
+        answer = await compute_answer(tx.session, tx.org, tx.r, event, tx.now)
+    await tx.send(
+        OutgoingMessage(
+            key=f"reply:{event.chat_id}:{event.message_id}:{answer.template}",
+            chat_id=event.chat_id,
+            text=tx.r.render(answer.template, **answer.context),
+            reply_to_message_id=event.message_id,
+            photo=answer.photo,
+        )
+    )
