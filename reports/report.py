@@ -379,9 +379,14 @@ def _environment() -> Environment:
     )
 
 
+#: Where the embedded font goes; replaced once the page (and so its characters) is known.
+FONT_FACE_SLOT = "/* gridcall: font-face */"
+
+
 def write_html(report: Report) -> str:
     """A page that opens offline: inline CSS, inline SVG charts, no external URL."""
     from reports.charts import bar_chart, inline_svg
+    from reports.fonts import font_face_css
 
     t = i18n.text(report.language)
     labels = Renderer("zh" if report.language.startswith("zh") else "en", report.timezone)
@@ -492,7 +497,7 @@ def write_html(report: Report) -> str:
         }
         for row in report.ranking
     ]
-    return (
+    page = (
         _environment()
         .get_template("report.html.j2")
         .render(
@@ -513,8 +518,11 @@ def write_html(report: Report) -> str:
             overdue=overdue,
             rate_keys=RATE_KEYS,
             definitions=DEFINITIONS,
+            font_face=FONT_FACE_SLOT,
         )
     )
+    # The page's own characters decide the font subset it carries (see reports.fonts).
+    return page.replace(FONT_FACE_SLOT, font_face_css(page), 1)
 
 
 def write(report: Report, fmt: str) -> str:

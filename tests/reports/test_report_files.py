@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
 import io
 import json
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fontTools.ttLib import TTFont
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli import main
@@ -103,6 +105,14 @@ async def test_html_opens_offline_and_lists_the_cases(
     assert f"{number(1)}, {number(2)}, {number(2)}" in page
     assert "<details>" in page
     assert "陈阿姨" not in page and PHONE not in page
+    # The page carries its own CJK font, subset to its characters: it reads the same on a
+    # machine without a Chinese font.
+    found = re.search(r"url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)", page)
+    assert found is not None and 'font-family: "gridcall-cjk"' in page
+    font = TTFont(io.BytesIO(base64.b64decode(found[1])))
+    cmap = font.getBestCmap()
+    assert all(ord(c) in cmap for c in "及时签收率综合评价超期未办案件")
+    assert len(cmap) < 1000  # a subset, not the 16 MB font
 
 
 async def test_open311_shape_and_privacy(
