@@ -25,7 +25,7 @@ from handlers.context import Services, Tx
 from handlers.events import InboundEvent
 from reports import i18n
 from reports.indicators import RATE_KEYS, descendants, load_records
-from reports.periods import PeriodError, looks_like_period, parse_period
+from reports.periods import PeriodError, looks_like_period, parse_period, period_name
 from reports.report import Scope, ScopeError, resolve_scope, scope_indicators
 from storage.outbox import OutgoingMessage
 from templates.render import Renderer
@@ -109,7 +109,7 @@ async def compute_answer(
     }
     context: dict[str, Any] = {
         "scope": scope.name,
-        "period": period.spec,
+        "period": period_name(period.spec, r.language),
         "start": start,
         "end": end,
         "cases": indicators.cases,
@@ -127,7 +127,7 @@ async def compute_answer(
     rates = [indicators.rate(k) for k in RATE_KEYS]
     photo = await asyncio.to_thread(
         bar_chart,
-        f"{scope.name} · {period.spec}",
+        f"{scope.name} · {period_name(period.spec, r.language)}",
         [words[k] for k in RATE_KEYS],
         [None if v is None else 100 * v for v in rates],
     )

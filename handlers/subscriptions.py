@@ -28,7 +28,7 @@ from handlers.context import Services, Tx
 from handlers.events import InboundEvent
 from handlers.intake import reply
 from storage.models import Subscription
-from storage.orgfile import LADDER_LEVELS
+from storage.orgfile import LADDER_LEVELS, PRIORITIES
 from storage.subscriptions import (
     Filters,
     add_subscription,
@@ -246,15 +246,21 @@ def _apply(org: OrgView, request: Request, term: Term) -> tuple[str, dict[str, A
 # --- what people see ---------------------------------------------------------------------
 
 
+def _in_order(values: list[str], order: tuple[str, ...]) -> list[str]:
+    return sorted(values, key=lambda v: order.index(v) if v in order else len(order))
+
+
 def describe(tx: Tx, row: Subscription, position: int) -> dict[str, Any]:
     """One subscription as the templates show it: its non-empty filters named in the org's
     language, and where it delivers."""
     org = tx.org
+    # Stored sorted by code (so equal filters compare equal); shown in the ladder's and the
+    # priorities' own order.
     named = {
-        "level": [tx.r.label("level", x) for x in row.levels],
+        "level": [tx.r.label("level", x) for x in _in_order(row.levels, LADDER_LEVELS)],
         "unit": [org.units[u].name if u in org.units else u for u in row.unit_ids],
         "category": [tx.r.label("category", x) for x in row.categories],
-        "priority": [tx.r.label("priority", x) for x in row.priorities],
+        "priority": [tx.r.label("priority", x) for x in _in_order(row.priorities, PRIORITIES)],
     }
     chat_unit = org.units.get(org.staff_chats.get(row.chat_id, ""))
     return {

@@ -25,6 +25,23 @@ from zoneinfo import ZoneInfo
 ROLLING = {"day": 1, "week": 7, "month": 30, "quarter": 90, "year": 365}
 ROLLING_ALIASES = {"近7天": "week", "近一周": "week", "近30天": "month", "近90天": "quarter"}
 ROLLING_ALIASES |= {"近一年": "year", "近24小时": "day"}
+# How a rolling window is named to people, by language.
+ROLLING_NAMES = {
+    "zh": {
+        "day": "近24小时",
+        "week": "近7天",
+        "month": "近30天",
+        "quarter": "近90天",
+        "year": "近一年",
+    },
+    "en": {
+        "day": "last 24 hours",
+        "week": "last 7 days",
+        "month": "last 30 days",
+        "quarter": "last 90 days",
+        "year": "last 365 days",
+    },
+}
 CALENDAR_ALIASES = ("今天", "昨天", "本周", "上周", "本月", "上月", "本季度", "今年")
 CALENDAR_ALIASES_EN = {"today": "今天", "yesterday": "昨天"}
 EXAMPLES = "day, week, month, quarter, year, 2026-11, 2026-11-25, 2026-11-01..2026-11-15, 本月"
@@ -142,6 +159,15 @@ def parse_period(spec: str, now: datetime, timezone: str) -> Period:
         day = _day(text, text)
         return Period(text, _local(day, tz), _local(day + timedelta(days=1), tz), timezone)
     raise PeriodError(text, "unknown", f"unknown period {text!r}; use one of: {EXAMPLES}")
+
+
+def period_name(spec: str, language: str) -> str:
+    """A period as people say it: `week` is 近7天 / last 7 days; other spellings (dates,
+    本月 …) already are."""
+    key = spec.strip().lower()
+    key = ROLLING_ALIASES.get(key, key)
+    names = ROLLING_NAMES["zh" if language.startswith("zh") else "en"]
+    return names.get(key, spec)
 
 
 def looks_like_period(token: str) -> bool:

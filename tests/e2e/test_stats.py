@@ -45,7 +45,7 @@ async def test_stats_sends_a_chart_with_the_table(harness: Harness) -> None:
     answer = h.server.bot_messages(LEADER)[-1]
     assert answer.kind == "photo"
     lines = answer.plain_text.splitlines()
-    assert lines[0] == "测试区 · week"
+    assert lines[0] == "测试区 · 近7天"
     assert lines[1] == "2026-11-18 09:30 – 2026-11-25 09:30（按立案时间）"
     assert lines[2:11] == TABLE
     assert lines[-1] == "括号内为 分子/分母 案件数；逐案明细见 gridcall report。"
@@ -77,9 +77,9 @@ async def test_stats_refuses_what_is_not_yours_and_bad_input(harness: Harness) -
     assert h.texts(GRID_2)[-1].startswith("您只能查看本单位及下辖单位的统计，「交通出行」")
     # What is under one's own unit is one's business too; a department sees itself.
     await h.say(5003, -1001002, "/stats 宝玉直第一网格 month")
-    assert h.texts(-1001002)[-1].splitlines()[0] == "宝玉直第一网格 · month"
+    assert h.texts(-1001002)[-1].splitlines()[0] == "宝玉直第一网格 · 近30天"
     await h.say(5005, -1001902, "/stats")
-    assert h.texts(-1001902)[-1].splitlines()[0] == "交警大队 · week"
+    assert h.texts(-1001902)[-1].splitlines()[0] == "交警大队 · 近7天"
     await h.say(LEADER, LEADER, "/stats 月球")
     assert h.texts(LEADER)[-1].startswith("没有叫「月球」的单位或类别。")
     await h.say(LEADER, LEADER, "/stats 2026-13")

@@ -85,7 +85,7 @@ async def test_street_subscription_hears_the_climb_once_masked_and_links_the_tim
 
 async def test_manual_escalation_and_unsubscribe(harness: Harness) -> None:
     h = harness
-    await h.say(LI, LI, "/subscribe 社区")
+    await h.say(LI, LI, "/subscribe 领导 社区")  # shown in the ladder's order
     await h.say(LI, LI, "/subscribe 宝玉直社区 urgent")
     await h.say(CHEN, RESIDENTS_CHAT, REPORT)
     before = len(h.texts(LI))
@@ -104,7 +104,7 @@ async def test_manual_escalation_and_unsubscribe(harness: Harness) -> None:
         "查看办理记录"
     ]
     await h.say(LI, LI, "/unsubscribe 1")
-    assert last(h, LI) == "已取消第 1 项订阅：\n层级：社区 → 私聊"
+    assert last(h, LI) == "已取消第 1 项订阅：\n层级：社区、领导 → 私聊"
     await h.say(LI, LI, "/subscriptions")
     assert last(h, LI) == (
         "我的订阅\n1. 地区：宝玉直社区；优先级：紧急 → 私聊\n取消一项：/unsubscribe 序号"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reports.periods import PeriodError, looks_like_period, parse_period
+from reports.periods import PeriodError, looks_like_period, parse_period, period_name
 
 # 2026-11-25 09:00 in Shanghai, a Wednesday.
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
@@ -80,3 +80,10 @@ def test_what_looks_like_a_period() -> None:
     assert looks_like_period("week")
     assert not looks_like_period("宝玉直社区")
     assert not looks_like_period("traffic")
+
+
+def test_rolling_windows_are_named_as_people_say_them() -> None:
+    assert period_name("week", "zh") == "近7天"
+    assert period_name("近30天", "en") == "last 30 days"
+    assert period_name("YEAR", "en") == "last 365 days"
+    assert period_name("2026-11", "zh") == "2026-11" and period_name("本月", "en") == "本月"
