@@ -295,6 +295,8 @@ class GridcallApp:
         if self.webhook is not None:
             await self.webhook.stop()
             self.webhook = None
+        if hasattr(self, "core"):
+            await self.core.stop()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

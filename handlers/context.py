@@ -69,8 +69,9 @@ class Tx:
     # (chat id, user id) -> administers it: the platform's answers, asked before the
     # transaction (see handlers.subscriptions.ask_admins).
     admins: dict[tuple[int, int], bool] = field(default_factory=dict)
-    # Answers a slow command computed before the transaction (/stats: figures and chart).
-    prepared: dict[str, object] = field(default_factory=dict)
+    # Work to start once this transaction has committed, beside the updates (the figures
+    # of a /stats answer): it must not hold the transaction, and may be lost in a crash.
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def classify(self, text: str, *, addressed: bool) -> Triage:
         """The answer computed before the transaction, if any, else the local classifier."""

@@ -7,13 +7,16 @@ acknowledgement) is recognised and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import buttons, commands, conversation, feedback, intake, stats, subscriptions
+from handlers import buttons, commands, conversation, feedback, intake, subscriptions
 from handlers.context import Services, Tx
 from handlers.events import InboundEvent, Reply
 from storage.models import Conversation, ProcessedUpdate
@@ -40,14 +43,43 @@ async def first_delivery(session: AsyncSession, event: InboundEvent, tx: Tx) -> 
 class Core:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.in_flight = 0
+        self.handling = 0
+        # Work a handler left for after its commit (a /stats answer), one at a time so that
+        # several heavy questions never crowd out the updates.
+        self.jobs: set[asyncio.Task[None]] = set()
+        self._one_job = asyncio.Semaphore(1)
+
+    @property
+    def in_flight(self) -> int:
+        """Updates being handled and jobs they left, still running."""
+        return self.handling + len(self.jobs)
 
     async def handle(self, event: InboundEvent) -> Reply:
-        self.in_flight += 1
+        self.handling += 1
         try:
             return await self._handle(event)
         finally:
-            self.in_flight -= 1
+            self.handling -= 1
+
+    def _start_job(self, job: Callable[[], Awaitable[None]]) -> None:
+        async def run() -> None:
+            async with self._one_job:
+                try:
+                    await job()
+                except Exception:
+                    log.exception("a job left by an update failed; its answer is lost")
+
+        task = asyncio.create_task(run(), name="after-commit")
+        self.jobs.add(task)
+        task.add_done_callback(self.jobs.discard)
+
+    async def stop(self) -> None:
+        """Cancel the jobs still running (the service is stopping)."""
+        for task in list(self.jobs):
+            task.cancel()
+        for task in list(self.jobs):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _pretriage(self, event: InboundEvent) -> dict[tuple[str, bool], Triage]:
         """Ask the slow triage (if configured) before the transaction, so a model's latency
@@ -65,7 +97,6 @@ class Core:
         services = self.services
         pretriaged = await self._pretriage(event)
         admins = await subscriptions.ask_admins(services, event)  # the platform, not the db
-        prepared = await stats.prepare(services, event)  # figures and chart, no lock held
         async with services.sessions() as session, session.begin():
             tx = Tx(
                 session=session,
@@ -73,7 +104,6 @@ class Core:
                 services=services,
                 pretriaged=pretriaged,
                 admins=admins,
-                prepared=prepared,
             )
             if not await first_delivery(session, event, tx):
                 log.info("update %s already handled; ignoring", event.update_id)
@@ -87,6 +117,8 @@ class Core:
                 await services.on_order_deadline(target_id, due)
         if tx.sent:
             services.on_outbox()
+        for job in tx.after_commit:
+            self._start_job(job)
         return answer
 
 

@@ -5,10 +5,11 @@ Scope is a unit (id or name) or a category (code or name); period as in `reports
 get the whole org by default; other staff get their own unit by default and may ask only
 about their units and what is under them; residents are refused.
 
-Reading the record and drawing the chart take a while, so `prepare` does both before the
-transaction opens (the core calls it, like the slow triage): the handler inside the
-transaction only writes the outbox row. Called without `prepare` (a test calling `route`),
-the handler computes the same answer inside the transaction.
+Reading the record and drawing the chart take a while (seconds for a year of a district:
+see BENCHMARKS.md, "Reports"), so the command's transaction only checks the question and
+answers refusals; the figures are worked out after the commit, by a job the core runs
+beside the updates (`Tx.after_commit`), and the answer is written in a transaction of its
+own.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.routing import OrgView, PersonView
-from handlers.context import Services, Tx
+from handlers.context import Tx
 from handlers.events import InboundEvent
 from reports import i18n
 from reports.indicators import RATE_KEYS, descendants, load_records
-from reports.periods import PeriodError, looks_like_period, parse_period, period_name
+from reports.periods import Period, PeriodError, looks_like_period, parse_period, period_name
 from reports.report import Scope, ScopeError, resolve_scope, scope_indicators
-from storage.outbox import OutgoingMessage
+from storage.outbox import OutgoingMessage, enqueue
 from templates.render import Renderer
 
 DEFAULT_PERIOD = "week"
@@ -75,9 +76,17 @@ def parse_args(args: str) -> tuple[str | None, str]:
     return period, " ".join(words)
 
 
-async def compute_answer(
-    session: AsyncSession, org: OrgView, r: Renderer, event: InboundEvent, now: datetime
-) -> StatsAnswer:
+@dataclass(frozen=True)
+class StatsQuery:
+    """A /stats question that passed every check: what to compute, for whom."""
+
+    scope: Scope
+    period: Period
+
+
+def check(org: OrgView, event: InboundEvent, now: datetime) -> StatsAnswer | StatsQuery:
+    """Who asks, about what and when — cheap, so it runs in the command's transaction; a
+    refusal is the answer, anything else is a query to compute afterwards."""
     person = org.person(event.user_id)
     if person is None or not person.is_staff:
         return StatsAnswer("stats_staff_only")
@@ -98,8 +107,17 @@ async def compute_answer(
         scope = found
     if not may_see(org, person, scope):
         return StatsAnswer("stats_not_allowed", {"scope": scope.name})
+    return StatsQuery(scope, period)
+
+
+async def figures_of(
+    session: AsyncSession, org: OrgView, r: Renderer, query: StatsQuery
+) -> StatsAnswer:
+    """The table and the chart. The arithmetic over a year of cases and the drawing run in
+    a thread, so the event loop (other people's updates) keeps going meanwhile."""
+    scope, period = query.scope, query.period
     records = await load_records(session, period.start, period.end)
-    indicators = scope_indicators(records, org, scope)
+    indicators = await asyncio.to_thread(scope_indicators, records, org, scope)
     start, end = period.local_bounds()
     figures = indicators.figures()
     rows = {
@@ -134,27 +152,41 @@ async def compute_answer(
     return StatsAnswer("stats", context, photo)
 
 
-async def prepare(services: Services, event: InboundEvent) -> dict[str, object]:
-    """Before the transaction: the answer to a /stats command (read-only, chart drawn)."""
-    if event.command != "stats" or event.is_button:
-        return {}
-    async with services.sessions() as session:
-        answer = await compute_answer(
-            session, services.org, services.renderer, event, services.clock.now()
-        )
-    return {"stats": answer}
+async def compute_answer(
+    session: AsyncSession, org: OrgView, r: Renderer, event: InboundEvent, now: datetime
+) -> StatsAnswer:
+    """The whole answer to one /stats command, checks and figures (the benchmark's entry)."""
+    checked = check(org, event, now)
+    if isinstance(checked, StatsAnswer):
+        return checked
+    return await figures_of(session, org, r, checked)
+
+
+def _message(r: Renderer, event: InboundEvent, answer: StatsAnswer) -> OutgoingMessage:
+    return OutgoingMessage(
+        key=f"reply:{event.chat_id}:{event.message_id}:{answer.template}",
+        chat_id=event.chat_id,
+        text=r.render(answer.template, **answer.context),
+        reply_to_message_id=event.message_id,
+        photo=answer.photo,
+    )
 
 
 async def command(tx: Tx, event: InboundEvent) -> None:
-    answer = tx.prepared.get("stats")
-    if not isinstance(answer, StatsAnswer):
-        answer = await compute_answer(tx.session, tx.org, tx.r, event, tx.now)
-    await tx.send(
-        OutgoingMessage(
-            key=f"reply:{event.chat_id}:{event.message_id}:{answer.template}",
-            chat_id=event.chat_id,
-            text=tx.r.render(answer.template, **answer.context),
-            reply_to_message_id=event.message_id,
-            photo=answer.photo,
-        )
-    )
+    """A refusal is answered at once; the figures are worked out after the commit (see
+    `Tx.after_commit`), so a year of a district's cases never holds a lock or the updates
+    queued behind this one. A crash meanwhile loses only the answer: ask again."""
+    checked = check(tx.org, event, tx.now)
+    if isinstance(checked, StatsAnswer):
+        await tx.send(_message(tx.r, event, checked))
+        return
+    services = tx.services
+
+    async def answer() -> None:
+        async with services.sessions() as session:
+            found = await figures_of(session, services.org, services.renderer, checked)
+        async with services.sessions() as session, session.begin():
+            await enqueue(session, _message(services.renderer, event, found), services.clock.now())
+        services.on_outbox()
+
+    tx.after_commit.append(answer)

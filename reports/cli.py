@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,6 +63,24 @@ def _emit(text: str, out: str | None, what: str) -> None:
     click.echo(f"{what} written to {out}", err=True)
 
 
+def _emit_chunks(chunks: Iterable[str], out: str | None, what: str) -> None:
+    """`_emit` for a text in pieces (`reports.report.write_chunks`), written as they come
+    so that a yearly report is never held, nor encoded, whole."""
+    if out is None or out == "-":
+        last = ""
+        for chunk in chunks:
+            if chunk:
+                click.echo(chunk, nl=False)
+                last = chunk
+        if not last.endswith("\n"):
+            click.echo("")
+        return
+    with Path(out).open("w", encoding="utf-8") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+    click.echo(f"{what} written to {out}", err=True)
+
+
 @click.command("report")
 @click.option(
     "--period",
@@ -78,17 +96,17 @@ def _emit(text: str, out: str | None, what: str) -> None:
 @click.option("--scope", default=None, help="a unit id or name, or a category: only its cases")
 def report_command(period_spec: str, fmt: str, out: str | None, scope: str | None) -> None:
     """Indicators, a ranking of units (综合评价), charts and the overdue cases."""
-    from reports.report import ScopeError, load_report, resolve_scope, write
+    from reports.report import ScopeError, load_report, resolve_scope, write_chunks
 
-    async def work(session: AsyncSession, org: OrgView, now: datetime) -> str:
+    async def work(session: AsyncSession, org: OrgView, now: datetime) -> Iterator[str]:
         period = _period(period_spec, now, org.timezone)
         try:
             chosen = resolve_scope(org, scope)
         except ScopeError as exc:
             raise click.BadParameter(str(exc), param_hint="--scope") from None
-        return write(await load_report(session, org, period, now, chosen), fmt)
+        return write_chunks(await load_report(session, org, period, now, chosen), fmt)
 
-    _emit(_with_org(work), out, f"{fmt} report")
+    _emit_chunks(_with_org(work), out, f"{fmt} report")
 
 
 @click.command("export")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.clock import FakeClock
 from escalation.routing import OrgView
-from handlers.context import Services
+from handlers import commands
+from handlers.context import Services, Tx
 from handlers.core import Core
 from handlers.events import InboundEvent
 from storage.models import Case, CaseEvent, Outbox
@@ -110,3 +115,39 @@ async def test_a_slow_triage_is_consulted_before_the_transaction(
         case = (await session.execute(select(Case))).scalar_one()
     assert case.category == "housing" and case.confidence == 0.91
     assert asked == [("楼上漏水漏到我家天花板", True)]
+
+
+async def test_work_left_for_after_the_commit_holds_up_no_update(
+    sessions: async_sessionmaker[AsyncSession],
+    org_view: OrgView,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A /stats answer over a year of cases takes seconds: it runs after its command's
+    commit, beside the updates, and the core counts it as in flight until it is done."""
+    release = asyncio.Event()
+    ran: list[str] = []
+
+    async def slow(tx: Tx, event: InboundEvent) -> None:
+        async def job() -> None:
+            await release.wait()
+            ran.append("answered")
+
+        tx.after_commit.append(job)
+
+    monkeypatch.setitem(commands.COMMANDS, "slow", slow)
+    core = core_for(sessions, org_view, clock)
+    asking = replace(resident_says(""), command="slow", update_id=1, message_id=9)
+    await core.handle(asking)
+    assert core.in_flight == 1 and ran == []
+    await core.handle(resident_says("小区门口的路灯坏了三天", update_id=2))
+    assert (await counts(sessions))[0] == 1  # the report was filed meanwhile
+    release.set()
+    await asyncio.gather(*core.jobs)
+    assert ran == ["answered"] and core.in_flight == 0
+
+    # A job still running when the service stops is cancelled, not left behind.
+    release.clear()
+    await core.handle(replace(asking, update_id=3, message_id=11))
+    await core.stop()
+    assert core.in_flight == 0 and ran == ["answered"]
