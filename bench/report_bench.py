@@ -782,7 +782,10 @@ def render(results: Results, today: dt.date | None = None) -> str:
         "/stats is judged on a call in a running bot (the second call of the process); the "
         "first call after the bot starts also imports matplotlib and loads the CJK font for "
         "the chart, which the bot pays once. Reports are one-shot commands: their figures "
-        "are the first call, writing the file as `--out FILE` does.",
+        "are the first call, writing the file as `--out FILE` does. The bot works a /stats "
+        "answer out after the command has committed, in a job beside the updates (one such "
+        "job at a time; the arithmetic and the chart in a thread), so even the yearly "
+        "whole-org question holds up nobody else's messages: it only makes its asker wait.",
         "",
     ]
     return "\n".join(lines)
