@@ -16,12 +16,13 @@ subscriptions and `storage.outbox.enqueue` inserts.
 from __future__ import annotations
 
 from datetime import datetime
+from weakref import WeakKeyDictionary
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.routing import OrgView, Stop
 from handlers.context import Services
-from storage.models import Case
+from storage.models import Case, Subscription
 from storage.outbox import OutgoingMessage, enqueue
 from storage.subscriptions import Subject, active_subscriptions, chats_matching
 from templates.render import Renderer
@@ -57,6 +58,20 @@ def may_subscribe(org: OrgView, person_id: int) -> bool:
     return person is not None and person.is_leader
 
 
+# The active subscriptions, read once per session: a session is one transaction here, or
+# one chunk of the scheduler's batch planning, which fans out for hundreds of cases — one
+# SELECT each cost more than the planning itself (BENCHMARKS.md, "Scheduler").
+_READ: WeakKeyDictionary[object, list[Subscription]] = WeakKeyDictionary()
+
+
+async def _subscriptions(session: AsyncSession) -> list[Subscription]:
+    rows = _READ.get(session)
+    if rows is None:
+        rows = await active_subscriptions(session)
+        _READ[session] = rows
+    return rows
+
+
 async def fan_out(
     session: AsyncSession,
     services: Services,
@@ -73,7 +88,7 @@ async def fan_out(
     `place` is the case's grid as cards show it; `card_chat` the chat that gets the card.
     """
     org = services.org
-    rows = await active_subscriptions(session)
+    rows = await _subscriptions(session)
     if not rows:
         return 0
     chats = [
