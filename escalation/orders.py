@@ -24,15 +24,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.routing import OrgView, UnitView
+from storage.cases import guarded_update
 from storage.models import Order, OrderTarget
-from storage.orders import (
-    OPEN_TARGET,
-    add_event,
-    get_order,
-    get_target,
-    guarded_update,
-    targets_of,
-)
+from storage.orders import OPEN_TARGET, add_event, get_order, get_target, targets_of
 
 DEFAULT_ACK = timedelta(hours=1)
 DEFAULT_REMIND_AT = 0.5

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from escalation.engine import MOVABLE, transition
 from handlers import feedback, orders, recategorize
 from handlers.context import Tx
 from handlers.events import InboundEvent, Reply
-from handlers.intake import CONVERSATION_TTL, file_from_pending
+from handlers.intake import file_from_pending, remember_question
 from handlers.notify import (
     case_buttons,
     notify_reporters,
@@ -127,21 +127,8 @@ async def acknowledge(tx: Tx, event: InboundEvent, case: Case) -> Reply:
 
 async def ask_for_text(tx: Tx, event: InboundEvent, case: Case, action: str) -> Reply:
     """办结 needs a note, 回退 and 提级 a reason: ask, and remember what we asked."""
-    assert event.user_id is not None
-    await tx.session.execute(
-        delete(Conversation).where(
-            Conversation.chat_id == event.chat_id, Conversation.user_id == event.user_id
-        )
-    )
-    tx.session.add(
-        Conversation(
-            chat_id=event.chat_id,
-            user_id=event.user_id,
-            action=action,
-            case_id=case.id,
-            payload={"card_message_id": event.callback_message_id},
-            expires_at=tx.now + CONVERSATION_TTL,
-        )
+    await remember_question(
+        tx, event, action, case_id=case.id, payload={"card_message_id": event.callback_message_id}
     )
     person = tx.org.person(event.user_id)
     await tx.send(

@@ -5,12 +5,13 @@ may judge it; the first answer decides, and no answer within the policy's window
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from escalation.engine import Actor, close, reopen
 from handlers.context import Tx
+from handlers.conversation import forget
 from handlers.events import InboundEvent, Reply
-from handlers.intake import CONVERSATION_TTL, reply
+from handlers.intake import remember_question, reply
 from handlers.notify import CaseNotifier, notify_reporters
 from storage.cases import add_event, get_case
 from storage.models import CaseReporter, Conversation
@@ -72,22 +73,7 @@ async def on_feedback(tx: Tx, event: InboundEvent, case_id: int, rating: str) ->
 async def ask_reason(tx: Tx, event: InboundEvent, case_id: int, number: str) -> None:
     """不满意 may come with a reason: ask for it (optional), remembering the question in the
     database so the answer still finds the case after a restart."""
-    assert event.user_id is not None
-    await tx.session.execute(
-        delete(Conversation).where(
-            Conversation.chat_id == event.chat_id, Conversation.user_id == event.user_id
-        )
-    )
-    tx.session.add(
-        Conversation(
-            chat_id=event.chat_id,
-            user_id=event.user_id,
-            action="feedback_reason",
-            case_id=case_id,
-            payload={},
-            expires_at=tx.now + CONVERSATION_TTL,
-        )
-    )
+    await remember_question(tx, event, "feedback_reason", case_id=case_id)
     await tx.send(
         OutgoingMessage(
             key=f"ask:{event.callback_id}",
@@ -107,12 +93,7 @@ async def on_reason(tx: Tx, event: InboundEvent, conversation: Conversation, tex
     if len(text) > MAX_REASON_CHARS:
         await reply(tx, event, "note_too_long", length=len(text), limit=MAX_REASON_CHARS)
         return
-    await tx.session.execute(
-        delete(Conversation).where(
-            Conversation.chat_id == conversation.chat_id,
-            Conversation.user_id == conversation.user_id,
-        )
-    )
+    await forget(tx, conversation)
     case = await get_case(tx.session, conversation.case_id or 0)
     if case is None:
         await reply(tx, event, "case_changed")

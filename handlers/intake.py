@@ -198,7 +198,16 @@ async def report_in_private(tx: Tx, event: InboundEvent) -> None:
     await ask_place(tx, event, pending)
 
 
-async def ask_place(tx: Tx, event: InboundEvent, pending: dict[str, Any]) -> None:
+async def remember_question(
+    tx: Tx,
+    event: InboundEvent,
+    action: str,
+    *,
+    case_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """What the bot now waits for from this person in this chat (it replaces any earlier
+    question): kept in the database, so a restart before the answer loses nothing."""
     assert event.user_id is not None
     await tx.session.execute(
         delete(Conversation).where(
@@ -209,11 +218,16 @@ async def ask_place(tx: Tx, event: InboundEvent, pending: dict[str, Any]) -> Non
         Conversation(
             chat_id=event.chat_id,
             user_id=event.user_id,
-            action="choose_place",
-            payload=pending,
+            action=action,
+            case_id=case_id,
+            payload=payload or {},
             expires_at=tx.now + CONVERSATION_TTL,
         )
     )
+
+
+async def ask_place(tx: Tx, event: InboundEvent, pending: dict[str, Any]) -> None:
+    await remember_question(tx, event, "choose_place", payload=pending)
     buttons = [
         [(f"{community.name} · {grid.name}", f"p:{grid.id}")]
         for community, grids in tx.org.grids_of_community()

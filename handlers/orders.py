@@ -264,25 +264,8 @@ class OrderMessages:
         unit: UnitView,
         now: datetime,
     ) -> None:
-        if unit.chat_id is None or target.ack_due_at is None:
-            return
-        r = self.services.renderer
-        await enqueue(
-            session,
-            OutgoingMessage(
-                key=key_of(order, target, f"v{target.version}:remind"),
-                chat_id=unit.chat_id,
-                text=r.render(
-                    "order_reminder",
-                    order=order,
-                    target_name=unit_name(self.services.org, target.unit_id),
-                    unit_name=unit.name,
-                    due=target.ack_due_at,
-                ),
-                buttons=target_buttons(self.services, target),
-            ),
-            now,
-        )
+        if target.ack_due_at is not None:
+            await self._chase(session, order, target, unit, now, "order_reminder", "remind")
 
     async def climbed(
         self,
@@ -292,16 +275,29 @@ class OrderMessages:
         unit: UnitView,
         now: datetime,
     ) -> None:
+        await self._chase(session, order, target, unit, now, "order_climbed", "climb")
+
+    async def _chase(
+        self,
+        session: AsyncSession,
+        order: Order,
+        target: OrderTarget,
+        unit: UnitView,
+        now: datetime,
+        template: str,
+        what: str,
+    ) -> None:
+        """The chased rung's chat hears which unit is silent, with the 收到 button."""
         if unit.chat_id is None:
             return
         r = self.services.renderer
         await enqueue(
             session,
             OutgoingMessage(
-                key=key_of(order, target, f"v{target.version}:climb"),
+                key=key_of(order, target, f"v{target.version}:{what}"),
                 chat_id=unit.chat_id,
                 text=r.render(
-                    "order_climbed",
+                    template,
                     order=order,
                     target_name=unit_name(self.services.org, target.unit_id),
                     unit_name=unit.name,

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Case, CaseEvent, Counter
+from storage.models import Case, CaseEvent, Counter, OrderTarget
 
 OPEN_STATUSES = ("new", "dispatched", "acknowledged", "returned", "reopened")
 
@@ -44,26 +44,28 @@ async def next_in_sequence(session: AsyncSession, name: str) -> int:
 
 async def guarded_update(
     session: AsyncSession,
-    case: Case,
+    row: Case | OrderTarget,
     statuses: Collection[str],
     **values: Any,
 ) -> bool:
-    """Apply `values` only if the case is still at the version read and in one of `statuses`.
+    """Apply `values` only if the row (a case, or an order's target: anything versioned
+    with a status) is still at the version read and in one of `statuses`.
 
-    Returns False, changing nothing, when someone else moved the case first.
+    Returns False, changing nothing, when someone else moved it first.
     """
+    model = type(row)
     stmt = (
-        update(Case)
-        .where(Case.id == case.id, Case.version == case.version, Case.status.in_(tuple(statuses)))
-        .values(version=case.version + 1, **values)
+        update(model)
+        .where(model.id == row.id, model.version == row.version, model.status.in_(tuple(statuses)))
+        .values(version=row.version + 1, **values)
         .execution_options(synchronize_session=False)
     )
     result = await session.execute(stmt)
     if not result.rowcount:  # type: ignore[attr-defined]
         return False
     for key, value in values.items():
-        setattr(case, key, value)
-    case.version += 1
+        setattr(row, key, value)
+    row.version += 1
     return True
 
 

@@ -3,15 +3,14 @@ and what the order scheduler's index is built from.
 
 An order goes to several units; each unit is an `OrderTarget` with its own state, so one
 unit's 收到 never races another's. Like a case, a target only changes from the version and
-status it was read in (`guarded_update`), so two workers firing the same deadline, or a
-press racing a deadline, change it once.
+status it was read in (`storage.cases.guarded_update`), so two workers firing the same
+deadline, or a press racing a deadline, change it once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,30 +25,6 @@ async def next_order_number(session: AsyncSession, prefix: str, year: int) -> st
     """`HZ-L-2026-0001`: a per-year sequence of its own, beside the cases' one."""
     value = await next_in_sequence(session, f"order:{prefix}:{year}")
     return f"{prefix}-L-{year}-{value:04d}"
-
-
-async def guarded_update(
-    session: AsyncSession, target: OrderTarget, statuses: Collection[str], **values: Any
-) -> bool:
-    """Apply `values` only if the target is still at the version read and in one of
-    `statuses`; False, changing nothing, when someone else moved it first."""
-    stmt = (
-        update(OrderTarget)
-        .where(
-            OrderTarget.id == target.id,
-            OrderTarget.version == target.version,
-            OrderTarget.status.in_(tuple(statuses)),
-        )
-        .values(version=target.version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    result = await session.execute(stmt)
-    if not result.rowcount:  # type: ignore[attr-defined]
-        return False
-    for key, value in values.items():
-        setattr(target, key, value)
-    target.version += 1
-    return True
 
 
 def add_event(
