@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import Order, OrderEvent, OrderTarget
-from storage.orgfile import OrgConfig, load_org
+from storage.orgfile import OrdersConfig, OrgConfig, load_org
 from tests.e2e.harness import Harness
 
 DEMO_ORG = Path(__file__).parents[2] / "bot" / "demo_org.yaml"
@@ -28,7 +28,9 @@ TEXT = "今晚八点前清理楼道和消防通道杂物"
 
 @pytest.fixture(scope="module")
 def demo_org() -> OrgConfig:
-    return load_org(DEMO_ORG)
+    """The demo org with the default hour to press 收到 (the demo itself chases faster)."""
+    org = load_org(DEMO_ORG)
+    return org.model_copy(update={"orders": OrdersConfig(ack=timedelta(hours=1))})
 
 
 @pytest.fixture
