@@ -47,13 +47,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from bench.postgres import ADMIN_DSN, create_database, drop_database
 from bench.sections import cpu_model, replace_section, verdict
 
 ROOT: Final = Path(__file__).resolve().parent.parent
@@ -61,9 +61,6 @@ BENCHMARKS: Final = ROOT / "BENCHMARKS.md"
 COMMAND: Final = ".venv/bin/python -m bench.report_bench"
 SECTION: Final = "## Reports"
 ORG_FILE: Final = ROOT / "examples" / "haizhu.yaml"
-POSTGRES_ADMIN_DSN: Final = os.environ.get(
-    "GRIDCALL_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 
 NOW: Final = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 SEED: Final = 2026
@@ -536,27 +533,10 @@ async def create_postgres() -> tuple[str, str] | str:
     """(name, url) of a new throwaway database, or why there is none."""
     import asyncpg  # type: ignore[import-untyped]
 
-    name = f"gridcall_bench_{uuid.uuid4().hex[:10]}"
     try:
-        conn = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
+        return await create_database()
     except (OSError, asyncpg.PostgresError) as exc:
-        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_DSN} ({exc})"
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return name, f"{base}/{name}"
-
-
-async def drop_postgres(name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+        return f"PostgreSQL not reachable at {ADMIN_DSN} ({exc})"
 
 
 # --- children: each measurement in a fresh interpreter ----------------------------------
@@ -699,7 +679,7 @@ def run(quick: bool) -> Results:
     try:
         runs.append(measure_all("PostgreSQL", url, count))
     finally:
-        asyncio.run(drop_postgres(name))
+        asyncio.run(drop_database(name))
     return Results(False, tuple(runs), None)
 
 

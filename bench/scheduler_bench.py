@@ -49,6 +49,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from bench.postgres import create_database, drop_database
 from bench.sections import replace_section
 
 ROOT: Final = Path(__file__).resolve().parent.parent
@@ -58,10 +59,6 @@ SECTION: Final = "## Scheduler"
 ORG_FILE: Final = ROOT / "bot" / "demo_org.yaml"
 GRID: Final = "baoyuzhi-1"
 
-POSTGRES_ADMIN_DSN: Final = os.environ.get(
-    "GRIDCALL_BENCH_POSTGRES_DSN",
-    os.environ.get("GRIDCALL_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"),
-)
 REDIS_URL: Final = os.environ.get(
     "GRIDCALL_BENCH_REDIS_URL",
     os.environ.get("GRIDCALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
@@ -128,33 +125,6 @@ def lateness_stats(values_ms: Sequence[float]) -> dict[str, float]:
 
 
 # --- the database -----------------------------------------------------------------------
-
-
-def _admin_dsn() -> str:
-    return POSTGRES_ADMIN_DSN
-
-
-async def create_database() -> tuple[str, str]:
-    import asyncpg  # type: ignore[import-untyped]
-
-    name = f"gridcall_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(_admin_dsn(), timeout=5)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = _admin_dsn().rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return name, f"{base}/{name}"
-
-
-async def drop_database(name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(_admin_dsn(), timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 def bench_policy() -> dict[str, Any]:
