@@ -74,6 +74,8 @@ class AppConfig:
     webhook_url: str | None = None  # registered with setWebhook at start when set
     # Namespace of this bot's Redis keys, so two bots (or test runs) can share one Redis.
     redis_prefix: str = "gridcall"
+    # How long a sender holds an outbox row it claimed (see `Settings.outbox_lease`).
+    outbox_lease: timedelta = timedelta(seconds=60)
 
 
 class GridcallApp:
@@ -161,6 +163,7 @@ class GridcallApp:
             self.clock,
             self.config.limits,
             renderer=Renderer(view.language, view.timezone),
+            lease=self.config.outbox_lease,
         )
         self.index: DeadlineIndex
         if self.config.redis_url:

@@ -7,12 +7,13 @@ import json
 import logging
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
 import click
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError, load_settings
 from reports.cli import export_command, report_command
 from storage.orgfile import OrgConfig, OrgFileError, load_org
 from triage.cli import triage_group
@@ -29,6 +30,14 @@ def _load_or_exit(path: str | Path) -> OrgConfig:
         sys.exit(1)
     except OSError as exc:
         click.echo(f"cannot read {path}: {exc.strerror}", err=True)
+        sys.exit(1)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
         sys.exit(1)
 
 
@@ -65,7 +74,7 @@ def import_config(org_file: str) -> None:
     from storage.org_import import import_org
 
     org = _load_or_exit(org_file)
-    settings = Settings()
+    settings = _settings()
 
     async def go() -> dict[str, int]:
         engine = create_engine(settings.database_url)
@@ -86,8 +95,10 @@ def migrate() -> None:
     from storage.db import create_engine
     from storage.db import migrate as run_migrations
 
+    database_url = _settings().database_url
+
     async def go() -> None:
-        engine = create_engine(Settings().database_url)
+        engine = create_engine(database_url)
         try:
             await run_migrations(engine)
         finally:
@@ -129,8 +140,10 @@ def export_corrections(out_file: TextIO) -> None:
     from storage.db import create_engine, migrate, sessionmaker
     from storage.models import Case, TriageCorrection
 
+    database_url = _settings().database_url
+
     async def go() -> int:
-        engine = create_engine(Settings().database_url)
+        engine = create_engine(database_url)
         try:
             await migrate(engine)
             async with sessionmaker(engine)() as session:
@@ -203,7 +216,7 @@ def run(org_file: str, mode: str, listen: tuple[str, int] | None) -> None:
     from bot.app import AppConfig, GridcallApp
     from triage.llm import LLMConfig
 
-    settings = Settings()
+    settings = _settings()
     _logging(settings.log_level)
     org = _load_or_exit(org_file)
     token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
@@ -248,6 +261,7 @@ def run(org_file: str, mode: str, listen: tuple[str, int] | None) -> None:
             settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         ),
         webhook_url=settings.webhook_url or None,
+        outbox_lease=timedelta(seconds=settings.outbox_lease),
     )
 
     async def go() -> None:
@@ -273,7 +287,7 @@ def demo(host: str, port: int, org_file: str, database_url: str | None) -> None:
     """Run the bot with the local sandbox chat: no Telegram, no accounts, no Redis."""
     from bot.demo import run_demo
 
-    _logging(Settings().log_level)
+    _logging(_settings().log_level)
     org = _load_or_exit(org_file)
     if database_url is None:
         folder = Path(tempfile.mkdtemp(prefix="gridcall-demo-"))

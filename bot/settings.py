@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import DEFAULT_DATABASE_URL
@@ -29,3 +29,31 @@ class Settings(BaseSettings):
     # and the webhook refuses requests without it; the URL, when set, is registered at start.
     webhook_secret: SecretStr | None = None
     webhook_url: str | None = None
+    # How long a worker holds an outbox row it is sending. A worker that dies holding one
+    # leaves it until then; it is then sent again (at least once: Telegram cannot be asked
+    # whether a message arrived). Longer than any one send, short enough to recover soon.
+    outbox_lease: float = Field(default=60.0, ge=10.0, le=3600.0)
+
+
+SECRETS = frozenset({"telegram_token", "webhook_secret", "llm_api_key"})
+
+
+class SettingsError(ValueError):
+    """A GRIDCALL_* variable that cannot be used, named as the operator wrote it."""
+
+
+def load_settings() -> Settings:
+    """Read the environment. A bad variable is reported one line each, by its name and
+    (unless it is a secret) its value, instead of as pydantic's traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = "_".join(str(part) for part in error["loc"])
+            name = f"GRIDCALL_{field.upper()}"
+            if field in SECRETS:
+                lines.append(f"{name}: {error['msg']}")
+            else:
+                lines.append(f"{name}={error.get('input')!r}: {error['msg']}")
+        raise SettingsError("\n".join(lines)) from None

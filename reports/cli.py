@@ -25,12 +25,18 @@ T = TypeVar("T")
 
 def _with_org(work: Callable[[AsyncSession, OrgView, datetime], Awaitable[T]]) -> T:
     """Run `work` against the configured database, or exit saying what is missing."""
-    from bot.settings import Settings
+    from bot.settings import SettingsError, load_settings
     from storage.db import create_engine, migrate, sessionmaker
     from storage.org_import import load_view
 
+    try:
+        database_url = load_settings().database_url
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+
     async def go() -> T:
-        engine = create_engine(Settings().database_url)
+        engine = create_engine(database_url)
         try:
             await migrate(engine)
             async with sessionmaker(engine)() as session:

@@ -95,3 +95,26 @@ def test_run_with_a_malformed_token_is_refused_before_connecting() -> None:
     )
     assert result.exit_code == 1
     assert "does not look like a bot token" in result.output
+
+
+def test_a_bad_environment_variable_is_named_with_its_value_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "never.db"
+    env = {
+        "GRIDCALL_TELEGRAM_TOKEN": "123456:TEST-token",
+        "GRIDCALL_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "GRIDCALL_LLM_TIMEOUT": "abc",
+        "GRIDCALL_OUTBOX_LEASE": "5",
+    }
+    for command in (["run", "--config", str(ROOT / "examples/haizhu.yaml")], ["migrate"]):
+        result = CliRunner().invoke(main, command, env=env)
+        assert result.exit_code == 1, result.output
+        lines = result.output.strip().splitlines()
+        assert lines == [
+            "GRIDCALL_LLM_TIMEOUT='abc': Input should be a valid number, "
+            "unable to parse string as a number",
+            "GRIDCALL_OUTBOX_LEASE='5': Input should be greater than or equal to 10",
+        ], result.output
+        assert "Traceback" not in result.output
+    assert not database.exists()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -144,3 +146,38 @@ async def test_a_photo_goes_with_its_caption_and_a_long_caption_follows_as_text(
     assert "\n".join(s.text for s in rest) == long_caption
     assert [r.status for r in await rows(sessions)] == ["sent", "sent"]
     assert [r.kind for r in await rows(sessions)] == ["photo", "photo"]
+
+
+async def test_a_sender_that_dies_after_telegram_answered_is_repeated_only_after_its_lease(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """At least once: Telegram cannot be asked whether a message arrived, so a row whose
+    sender died mid-send is sent again — but not before the dead sender's lease runs out,
+    which is what `GRIDCALL_OUTBOX_LEASE` sets."""
+    transport = FakeTransport()
+    lease = timedelta(minutes=10)
+    await put(sessions, clock, text="路灯坏了三天")
+    original = transport.send_text
+
+    async def answered_then_killed(*args: object, **kw: object) -> int:
+        await original(*args, **kw)  # type: ignore[arg-type]
+        raise asyncio.CancelledError  # the process dies before recording the answer
+
+    transport.send_text = answered_then_killed  # type: ignore[method-assign]
+    dying = OutboxSender(sessions, transport, clock, SendLimits.unlimited(), lease=lease)
+    with pytest.raises(asyncio.CancelledError):
+        await dying.drain()
+    [row] = await rows(sessions)
+    assert (row.status, row.platform_message_ids) == ("sending", [])
+
+    transport.send_text = original  # type: ignore[method-assign]
+    restarted = OutboxSender(sessions, transport, clock, SendLimits.unlimited(), lease=lease)
+    clock.advance(lease - timedelta(seconds=1))
+    await restarted.drain()
+    assert [s.text for s in transport.sent] == ["路灯坏了三天"]
+
+    clock.advance(timedelta(seconds=1))
+    await restarted.drain()
+    assert [s.text for s in transport.sent] == ["路灯坏了三天", "路灯坏了三天"]
+    [row] = await rows(sessions)
+    assert (row.status, row.platform_message_ids, row.attempts) == ("sent", [2], 2)
