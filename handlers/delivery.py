@@ -4,6 +4,12 @@ A card that cannot reach a worker privately (they never started the bot) goes to
 grid's staff chat instead. A unit chat the bot was removed from is skipped: the case climbs
 to the next level at once, the timeline records why, and the admins are told so they can
 fix the chat. Anything else undeliverable is recorded and reported to the admins.
+
+A leader's chat the bot can no longer write to (a channel it was removed from, a private
+chat that blocked it) would otherwise fail at every escalation and tell the admins each
+time: its subscriptions are switched off at the first such failure, the other messages
+waiting for it are dropped, the owners are told how to subscribe again, and the admins hear
+of it once.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from escalation.engine import MOVABLE, escalate, transition
 from escalation.routing import Stop
 from handlers.context import Services
 from handlers.notify import CaseNotifier
+from handlers.subscriptions import describe
 from storage.cases import add_event, get_case
-from storage.outbox import OutgoingMessage, enqueue
+from storage.outbox import OutgoingMessage, drop_pending, enqueue
+from storage.subscriptions import switch_off_chat
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +68,26 @@ async def on_delivery_failed(services: Services, failed: FailedDelivery) -> None
             ):
                 moved_due = case.next_due_at
         r = services.renderer
+        switched_off = await switch_off_chat(session, failed.chat_id) if failed.unreachable else []
+        if switched_off:
+            await drop_pending(session, failed.chat_id, f"chat unreachable: {failed.error[:200]}")
+            owners = sorted({row.person_id for row in switched_off} - {failed.chat_id})
+            for owner in owners:
+                subs = [row for row in switched_off if row.person_id == owner]
+                await enqueue(
+                    session,
+                    OutgoingMessage(
+                        key=f"subs-off:{failed.row_id}:{owner}",
+                        chat_id=owner,
+                        text=r.render(
+                            "subscriptions_switched_off",
+                            chat_id=failed.chat_id,
+                            error=failed.error[:300],
+                            subs=[describe(org, r, row, n) for n, row in enumerate(subs, 1)],
+                        ),
+                    ),
+                    now,
+                )
         admins = [p for p in org.people.values() if "admin" in p.roles]
         for admin in admins:
             await enqueue(
@@ -73,6 +101,7 @@ async def on_delivery_failed(services: Services, failed: FailedDelivery) -> None
                         chat_name=_chat_name(services, failed.chat_id),
                         number=case.number if case is not None else None,
                         error=failed.error[:300],
+                        switched_off=len(switched_off),
                     ),
                 ),
                 now,

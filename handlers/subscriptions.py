@@ -250,17 +250,16 @@ def _in_order(values: list[str], order: tuple[str, ...]) -> list[str]:
     return sorted(values, key=lambda v: order.index(v) if v in order else len(order))
 
 
-def describe(tx: Tx, row: Subscription, position: int) -> dict[str, Any]:
+def describe(org: OrgView, r: Renderer, row: Subscription, position: int) -> dict[str, Any]:
     """One subscription as the templates show it: its non-empty filters named in the org's
     language, and where it delivers."""
-    org = tx.org
     # Stored sorted by code (so equal filters compare equal); shown in the ladder's and the
     # priorities' own order.
     named = {
-        "level": [tx.r.label("level", x) for x in _in_order(row.levels, LADDER_LEVELS)],
+        "level": [r.label("level", x) for x in _in_order(row.levels, LADDER_LEVELS)],
         "unit": [org.units[u].name if u in org.units else u for u in row.unit_ids],
-        "category": [tx.r.label("category", x) for x in row.categories],
-        "priority": [tx.r.label("priority", x) for x in _in_order(row.priorities, PRIORITIES)],
+        "category": [r.label("category", x) for x in row.categories],
+        "priority": [r.label("priority", x) for x in _in_order(row.priorities, PRIORITIES)],
     }
     chat_unit = org.units.get(org.staff_chats.get(row.chat_id, ""))
     return {
@@ -303,17 +302,17 @@ async def subscribe(tx: Tx, event: InboundEvent) -> None:
     same = find_same(mine, chat, filters)
     if same is not None:
         position, row = same
-        await reply(tx, event, "subscribe_duplicate", sub=describe(tx, row, position))
+        await reply(tx, event, "subscribe_duplicate", sub=describe(tx.org, tx.r, row, position))
         return
     row = add_subscription(tx.session, event.user_id, chat, filters, tx.now)
-    await reply(tx, event, "subscribed", sub=describe(tx, row, len(mine) + 1))
+    await reply(tx, event, "subscribed", sub=describe(tx.org, tx.r, row, len(mine) + 1))
 
 
 async def list_subscriptions(tx: Tx, event: InboundEvent) -> None:
     """`/subscriptions`: the sender's own, numbered as `/unsubscribe N` takes them."""
     assert event.user_id is not None
     mine = await subscriptions_of(tx.session, event.user_id)
-    subs = [describe(tx, row, n) for n, row in enumerate(mine, start=1)]
+    subs = [describe(tx.org, tx.r, row, n) for n, row in enumerate(mine, start=1)]
     await reply(tx, event, "subscriptions_list", subs=subs)
 
 
@@ -333,7 +332,7 @@ async def unsubscribe(tx: Tx, event: InboundEvent) -> None:
     if not await deactivate(tx.session, row):  # removed meanwhile (a second command)
         await reply(tx, event, "unsubscribe_not_found", position=position, count=len(mine) - 1)
         return
-    await reply(tx, event, "unsubscribed", sub=describe(tx, row, position))
+    await reply(tx, event, "unsubscribed", sub=describe(tx.org, tx.r, row, position))
 
 
 async def anonymous(tx: Tx, event: InboundEvent) -> None:

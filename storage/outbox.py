@@ -217,6 +217,23 @@ async def release(session: AsyncSession, row_id: int, not_before: datetime) -> N
     )
 
 
+async def drop_pending(session: AsyncSession, chat_id: int, reason: str) -> int:
+    """Give up on the messages waiting for a chat that can no longer be written to, other
+    than case cards (each of those is failed on its own, so that its case moves on)."""
+    stmt = (
+        update(Outbox)
+        .where(
+            Outbox.chat_id == chat_id,
+            Outbox.status == "pending",
+            Outbox.case_id.is_(None),
+        )
+        .values(status="failed", last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(stmt)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def pending_count(session: AsyncSession) -> int:
     stmt = select(func.count(Outbox.id)).where(Outbox.status.in_(("pending", "sending")))
     return int((await session.execute(stmt)).scalar_one())

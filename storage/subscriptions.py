@@ -140,3 +140,18 @@ async def deactivate(session: AsyncSession, row: Subscription) -> bool:
         return False
     row.active = False
     return True
+
+
+async def switch_off_chat(session: AsyncSession, chat_id: int) -> list[Subscription]:
+    """Switch off every active subscription delivering to a chat the bot can no longer
+    write to; returns them, oldest first. One guarded UPDATE, so two failures reported at
+    once switch each subscription off (and tell its owner) only once."""
+    stmt = (
+        update(Subscription)
+        .where(Subscription.chat_id == chat_id, Subscription.active.is_(True))
+        .values(active=False)
+        .returning(Subscription)
+        .execution_options(synchronize_session=False)
+    )
+    rows = list((await session.execute(stmt)).scalars())
+    return sorted(rows, key=lambda row: row.id)

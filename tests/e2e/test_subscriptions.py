@@ -8,11 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from storage.orgfile import DigestConfig, OrgConfig
+from storage.orgfile import DigestConfig, OrgConfig, PersonConfig
 from tests.e2e.harness import Harness
 
 LI = 5009  # 李书记, leader: his private chat with the bot has his id
 CHEN, ALICE, ZHANG = 7001, 7003, 5001
+ADMIN = 5010
 RESIDENTS_CHAT, LEADERSHIP, STREET = -1002001, -1001999, -1001001
 NEWS_GROUP, NEWS_CHANNEL, OTHER_CHANNEL = -1003001, -1003002, -1003003
 REPORT = "@gridcall_bot 小区门口的路灯坏了三天，晚上很黑，联系电话13812345678"
@@ -202,6 +203,55 @@ async def test_groups_and_channels_need_their_administrator(harness: Harness) ->
     assert last(h, NEWS_CHANNEL).startswith("🔔 超时未签收，自动提级\nHZ-2026-000001")
     assert "已到：领导" in last(h, NEWS_CHANNEL)
     assert len([t for t in h.texts(NEWS_GROUP) if t.startswith("🔔")]) == 1
+
+
+@pytest.fixture
+async def admin_harness(database_url: str, org_config: OrgConfig) -> AsyncIterator[Harness]:
+    admin = PersonConfig(name="区管理员", telegram=ADMIN, roles=["admin"])
+    org = org_config.model_copy(update={"people": [*org_config.people, admin]})
+    async with Harness(org, database_url) as h:
+        yield h
+
+
+async def test_a_chat_the_bot_was_removed_from_loses_its_subscriptions_once(
+    admin_harness: Harness,
+) -> None:
+    """A channel that kicked the bot would fail at every climb and page the admins each
+    time: its subscriptions are switched off at the first failure, the owner is told how to
+    subscribe again, the admins hear of it once, and the leader's other subscription stays."""
+    h = admin_harness
+    h.server.add_chat(NEWS_CHANNEL, "海幢频道", "channel", admins=[LI])
+    await h.say(LI, LI, f"/subscribe to={NEWS_CHANNEL} 社区")
+    await h.say(LI, LI, f"/subscribe to={NEWS_CHANNEL} 街道")
+    await h.say(LI, LI, "/subscribe 街道 海幢街道")
+    h.server.kick_bot(NEWS_CHANNEL)
+    seen = len(h.texts(LI))
+
+    await h.say(CHEN, RESIDENTS_CHAT, REPORT)
+    await h.advance(TWO_HOURS)  # → community: the channel's alert fails with 403
+    kicked = "Telegram server says - Forbidden: bot is not a member of the channel chat"
+    assert h.texts(LI)[seen:] == [
+        f"⚠️ 无法再向 {NEWS_CHANNEL} 发送升级提醒（{kicked}），以下订阅已停用：\n"
+        f"• 层级：社区 → 群/频道 {NEWS_CHANNEL}\n"
+        f"• 层级：街道 → 群/频道 {NEWS_CHANNEL}\n"
+        f"请把我重新加入该群或频道，然后再次订阅，例如：/subscribe to={NEWS_CHANNEL} 街道"
+    ]
+    assert h.texts(ADMIN) == [
+        f"⚠️ 消息无法送达「{NEWS_CHANNEL}」（{NEWS_CHANNEL}）。\n"
+        f"原因：{kicked}\n"
+        "发往该会话的 2 项订阅已停用，订阅人已收到通知；等待发往该会话的其他提醒已取消。\n"
+        "请检查机器人是否仍在该群中。"
+    ]
+
+    await h.advance(TWO_HOURS)  # → street: the private subscription hears it; nothing more
+    assert [t.split("\n")[0] for t in h.texts(LI)[seen + 1 :]] == ["🔔 超时未签收，自动提级"]
+    assert "已到：街道" in last(h, LI)
+    assert len(h.texts(ADMIN)) == 1
+    await h.say(LI, LI, "/subscriptions")
+    assert last(h, LI) == (
+        "我的订阅\n1. 层级：街道；地区：海幢街道 → 私聊\n取消一项：/unsubscribe 序号"
+    )
+    assert h.texts(NEWS_CHANNEL) == []
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from storage.subscriptions import (
     deactivate,
     matches,
     subscriptions_of,
+    switch_off_chat,
 )
 from tests.handlers.test_core import resident_says
 from triage.classifier import classify
@@ -233,6 +234,21 @@ async def test_subscriptions_of_a_person_in_order(
         (-1001001, Filters.of()),
     ]
     assert len(everything) == len(SUBSCRIPTIONS)  # switched off, not deleted
+
+
+async def test_an_unreachable_chat_is_switched_off_once(
+    matrix_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Two failures for the same chat reported side by side: the guarded UPDATE hands each
+    subscription to one of them only, so its owner is told once."""
+    async with matrix_sessions() as session, session.begin():
+        before = {s.id for s in await subscriptions_of(session, 5010)}
+        first = await switch_off_chat(session, -1001001)
+        again = await switch_off_chat(session, -1001001)
+        after = {s.id for s in await subscriptions_of(session, 5010)}
+    assert [(s.chat_id, s.active) for s in first] == [(-1001001, False)] * len(first)
+    assert first and again == []
+    assert after == before - {s.id for s in first}
 
 
 @pytest.mark.parametrize(

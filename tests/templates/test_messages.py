@@ -104,6 +104,7 @@ def sample_context() -> dict[str, Any]:
             "chat_name": EVIL,
         },
         "subs": [{"n": 1, "filters": [], "private": True, "chat_id": 5009, "chat_name": None}],
+        "switched_off": 2,  # handlers/delivery.py: subscriptions of an unreachable chat
         "word": EVIL,
         "token": EVIL,
         "expected": "unit",
