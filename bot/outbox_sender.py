@@ -19,8 +19,9 @@ Instead, when a chat's pacing has said "not yet" while cards were waiting, the c
 its next slot go out as ONE bundle message — a header ("N 个新呼") and one line per case,
 each with its own 接单 button so every case stays actionable — and cards that arrive while
 that bundle is still the chat's newest message are appended by editing it (an edit uses a
-slot too). Only rows with a `bundle_line` (case cards) are bundled; a chat without backlog
-gets its cards one by one, exactly as before. A bundle is itself an outbox row whose text
+slot too). Only rows with a `bundle_line` are bundled — case cards, and the escalation
+alerts leaders subscribed to (a line linking the case's timeline, no button); a chat
+without backlog gets its messages one by one, exactly as before. A bundle is itself an outbox row whose text
 is rebuilt from its members at each delivery; a revision number tells a delivery whether
 it showed the latest members, so concurrent appends are never lost.
 
@@ -369,7 +370,9 @@ class OutboxSender:
     async def _prepare(self, session: AsyncSession, bundle: Outbox) -> _BundleJob:
         """Render the bundle from its members, as of this transaction."""
         shown = [m for m in await outbox.members(session, bundle.id) if m.status == "bundled"]
-        header = self.renderer.render("bundle", count=len(shown))
+        # Case cards carry a 接单 button; leaders' escalation alerts are lines only.
+        calls = sum(1 for m in shown if m.bundle_button)
+        header = self.renderer.render("bundle", calls=calls, alerts=len(shown) - calls)
         text = header + "\n\n" + "\n".join(m.bundle_line or "" for m in shown)
         buttons = [b for m in shown if (b := outbox.as_buttons(m.bundle_button)) is not None]
         keyboard = [[list(b) for b in buttons[i : i + 2]] for i in range(0, len(buttons), 2)]

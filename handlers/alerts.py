@@ -102,24 +102,30 @@ async def fan_out(
         return 0
     r = services.renderer
     unit = stop.unit
-    text = r.render(
-        "subscription_alert",
-        case=case,
-        category=r.label("category", case.category),
-        priority=r.label("priority", case.priority),
-        level=r.label("level", stop.level),
-        unit_name=unit.name if unit is not None else "",
-        reason=r.label("reason", reason),
-        place=place,
-        report=public_text(org, r, case.text),
-        reporter=case.reporter_name if org.show_resident_details else None,
-        link=case_link(services.bot_username, case.number),
-    )
+    context = {
+        "case": case,
+        "category": r.label("category", case.category),
+        "priority": r.label("priority", case.priority),
+        "level": r.label("level", stop.level),
+        "unit_name": unit.name if unit is not None else "",
+        "reason": r.label("reason", reason),
+        "place": place,
+        "report": public_text(org, r, case.text),
+        "reporter": case.reporter_name if org.show_resident_details else None,
+        "link": case_link(services.bot_username, case.number),
+    }
+    text = r.render("subscription_alert", **context)
+    # In a flood of climbs the chat's pacing holds alerts back; they then go out as one
+    # bundle of these lines (see bot/outbox_sender.py) instead of one message each.
+    line = r.render("subscription_alert_line", **context)
     for chat in chats:
         await enqueue(
             session,
             OutgoingMessage(
-                key=f"case:{case.id}:v{case.version}:sub:{chat}", chat_id=chat, text=text
+                key=f"case:{case.id}:v{case.version}:sub:{chat}",
+                chat_id=chat,
+                text=text,
+                bundle_line=line,
             ),
             now,
         )

@@ -255,6 +255,66 @@ async def test_a_chat_the_bot_was_removed_from_loses_its_subscriptions_once(
 
 
 @pytest.fixture
+async def limited(database_url: str, org_config: OrgConfig) -> AsyncIterator[Harness]:
+    """Telegram's limits paced by the app and enforced by the sandbox (a 429 for each
+    excess); duplicate merging made strict so that similar reports stay separate cases."""
+    policy = org_config.policy
+    strict = policy.model_copy(
+        update={"duplicates": policy.duplicates.model_copy(update={"similarity": 1.0})}
+    )
+    async with Harness(
+        org_config.model_copy(update={"policy": strict}), database_url, limits=True
+    ) as h:
+        yield h
+
+
+async def test_a_flood_of_climbs_reaches_a_leader_as_one_bundle(limited: Harness) -> None:
+    """Eight cases miss their deadline at the same instant. One message each would keep the
+    leader's chat busy at Telegram's pace; instead the first alert goes out at once and the
+    other seven as one message, each line linking its case's timeline."""
+    h = limited
+    await h.say(LI, LI, "/subscribe 社区")
+    problems = (
+        "门口的路灯坏了三天",
+        "井盖松动",
+        "下水道堵了",
+        "垃圾没人清",
+        "树枝压到电线",
+        "路面塌陷",
+    )
+    problems += ("消防通道堵了", "电梯坏了")
+    for n, problem in enumerate(problems, start=1):
+        await h.say(CHEN, RESIDENTS_CHAT, f"@gridcall_bot {n}号楼{problem}")
+    seen = len(h.texts(LI))
+    await h.advance(TWO_HOURS)  # all eight climb to the community at once
+    for _ in range(3):
+        await h.advance(timedelta(seconds=1))
+    alerts = h.server.bot_messages(LI)[seen:]
+    assert len(alerts) == 2, [m.plain_text for m in alerts]
+    assert alerts[0].plain_text.startswith("🔔 超时未签收，自动提级\nHZ-2026-000001")
+    bundle = alerts[1]
+    categories = ("市政设施", "市政设施", "城市管理", "市政设施", "市政设施", "安全生产与消防")
+    categories += ("房屋物业",)
+    numbers = [f"HZ-2026-{n:06d}" for n in range(2, 9)]
+    assert bundle.plain_text == "\n".join(
+        [
+            "🔔 7 条升级提醒（短时间内集中到达，合并为一条；点案件编号查看办理记录）",
+            "",
+            *(
+                f"🔔 {number} · {category} · 超时未签收，自动提级 → 社区 · 宝玉直社区"
+                for number, category in zip(numbers, categories, strict=True)
+            ),
+        ]
+    )
+    for number in numbers:
+        assert (
+            f'<a href="https://t.me/gridcall_bot?start=case-{number}">{number}</a>' in bundle.text
+        )
+    assert bundle.buttons == []
+    assert h.server.flood_rejections == 0
+
+
+@pytest.fixture
 async def digest_harness(database_url: str, org_config: OrgConfig) -> AsyncIterator[Harness]:
     # The fake clock starts at 09:00 in Shanghai; the digest is at 10:00.
     org = org_config.model_copy(

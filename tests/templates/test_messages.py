@@ -104,7 +104,9 @@ def sample_context() -> dict[str, Any]:
             "chat_name": EVIL,
         },
         "subs": [{"n": 1, "filters": [], "private": True, "chat_id": 5009, "chat_name": None}],
-        "switched_off": 2,  # handlers/delivery.py: subscriptions of an unreachable chat
+        "switched_off": 2,
+        "calls": 2,  # bot/outbox_sender.py: a bundle of case cards and escalation alerts
+        "alerts": 1,  # handlers/delivery.py: subscriptions of an unreachable chat
         "word": EVIL,
         "token": EVIL,
         "expected": "unit",
