@@ -21,9 +21,9 @@ each with its own 接单 button so every case stays actionable — and cards tha
 that bundle is still the chat's newest message are appended by editing it (an edit uses a
 slot too). Only rows with a `bundle_line` are bundled — case cards, and the escalation
 alerts leaders subscribed to (a line linking the case's timeline, no button); a chat
-without backlog gets its messages one by one, exactly as before. A bundle is itself an outbox row whose text
-is rebuilt from its members at each delivery; a revision number tells a delivery whether
-it showed the latest members, so concurrent appends are never lost.
+without backlog gets its messages one by one, exactly as before. A bundle is itself an
+outbox row whose text is rebuilt from its members at each delivery; a revision number tells
+a delivery whether it showed the latest members, so concurrent appends are never lost.
 
 Pressing 接单 in a bundle makes the handler edit "the card" — which is the bundle message.
 That edit is turned into a new message (the acknowledged card, with its next buttons, as a

@@ -9,14 +9,17 @@ Reading the record and drawing the chart take a while (seconds for a year of a d
 see BENCHMARKS.md, "Reports"), so the command's transaction only checks the question and
 answers refusals; the figures are worked out after the commit, by a job the core runs
 beside the updates (`Tx.after_commit`), and the answer is written in a transaction of its
-own.
+own. So that a crash in between loses nothing silently, the command's transaction also
+leaves a stand-in reply, due `ANSWER_GRACE` later, saying the figures could not be worked
+out; the answer replaces it, and only if the answer never comes does the asker get it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-from datetime import datetime
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,10 +31,15 @@ from reports import i18n
 from reports.indicators import RATE_KEYS, descendants, load_records
 from reports.periods import Period, PeriodError, looks_like_period, parse_period, period_name
 from reports.report import Scope, ScopeError, resolve_scope, scope_indicators
-from storage.outbox import OutgoingMessage, enqueue
+from storage.outbox import OutgoingMessage, enqueue, replace_pending
 from templates.render import Renderer
 
+log = logging.getLogger(__name__)
+
 DEFAULT_PERIOD = "week"
+# How long an answer may take before the stand-in "could not be worked out" goes instead:
+# well beyond a year of a district behind a queue of such questions (BENCHMARKS.md).
+ANSWER_GRACE = timedelta(minutes=15)
 # Whose own unit is the default scope, when a person belongs to several: the widest.
 LEVEL_ORDER = ("leadership", "street", "department", "community", "grid")
 
@@ -163,8 +171,10 @@ async def compute_answer(
 
 
 def _message(r: Renderer, event: InboundEvent, answer: StatsAnswer) -> OutgoingMessage:
+    """The reply to a /stats command. One key whatever it says, so that the answer can take
+    the place of the stand-in written with the command."""
     return OutgoingMessage(
-        key=f"reply:{event.chat_id}:{event.message_id}:{answer.template}",
+        key=f"reply:{event.chat_id}:{event.message_id}:stats",
         chat_id=event.chat_id,
         text=r.render(answer.template, **answer.context),
         reply_to_message_id=event.message_id,
@@ -175,18 +185,30 @@ def _message(r: Renderer, event: InboundEvent, answer: StatsAnswer) -> OutgoingM
 async def command(tx: Tx, event: InboundEvent) -> None:
     """A refusal is answered at once; the figures are worked out after the commit (see
     `Tx.after_commit`), so a year of a district's cases never holds a lock or the updates
-    queued behind this one. A crash meanwhile loses only the answer: ask again."""
+    queued behind this one. If the answer never comes (a crash, an error), the stand-in
+    written here tells the asker to ask again."""
     checked = check(tx.org, event, tx.now)
     if isinstance(checked, StatsAnswer):
         await tx.send(_message(tx.r, event, checked))
         return
     services = tx.services
+    stand_in = _message(tx.r, event, StatsAnswer("stats_failed"))
+    await enqueue(tx.session, stand_in, tx.now, not_before=tx.now + ANSWER_GRACE)
 
     async def answer() -> None:
-        async with services.sessions() as session:
-            found = await figures_of(session, services.org, services.renderer, checked)
+        r = services.renderer
+        try:
+            async with services.sessions() as session:
+                found = await figures_of(session, services.org, r, checked)
+        except Exception:
+            log.exception("/stats in chat %s could not be worked out", event.chat_id)
+            found = StatsAnswer("stats_failed")
+        message = _message(r, event, found)
+        now = services.clock.now()
         async with services.sessions() as session, session.begin():
-            await enqueue(session, _message(services.renderer, event, found), services.clock.now())
+            if not await replace_pending(session, message, now):
+                # The stand-in already went (the answer took longer than the grace).
+                await enqueue(session, replace(message, key=f"{message.key}:late"), now)
         services.on_outbox()
 
     tx.after_commit.append(answer)

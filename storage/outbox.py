@@ -112,9 +112,15 @@ async def _bundle_fields(
     return line, list(button) if button is not None else None
 
 
-async def enqueue(session: AsyncSession, message: OutgoingMessage, now: datetime) -> None:
+async def enqueue(
+    session: AsyncSession,
+    message: OutgoingMessage,
+    now: datetime,
+    *,
+    not_before: datetime | None = None,
+) -> None:
     """Insert unless a message with the same key exists; never raises on a duplicate, so the
-    surrounding transaction stays usable on PostgreSQL."""
+    surrounding transaction stays usable on PostgreSQL. Due at once unless `not_before`."""
     bundle_line, bundle_button = await _bundle_fields(session, message)
     values = {
         "dedupe_key": message.key,
@@ -129,7 +135,7 @@ async def enqueue(session: AsyncSession, message: OutgoingMessage, now: datetime
         "case_id": message.case_id,
         "status": "pending",
         "attempts": 0,
-        "not_before": now,
+        "not_before": not_before or now,
         "platform_message_ids": [],
         "bundle_line": bundle_line,
         "bundle_button": bundle_button,
@@ -215,6 +221,25 @@ async def release(session: AsyncSession, row_id: int, not_before: datetime) -> N
             attempts=case((Outbox.attempts > 0, Outbox.attempts - 1), else_=0),
         )
     )
+
+
+async def replace_pending(session: AsyncSession, message: OutgoingMessage, now: datetime) -> bool:
+    """Put `message` in the place of the one still waiting under its key, due now (a
+    stand-in reply giving way to the real one); False if that one is no longer waiting."""
+    stmt = (
+        update(Outbox)
+        .where(Outbox.dedupe_key == message.key, Outbox.status == "pending")
+        .values(
+            kind="photo" if message.photo else "send",
+            text=message.text,
+            photo=message.photo,
+            buttons=[[list(b) for b in row] for row in message.buttons],
+            not_before=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def drop_pending(session: AsyncSession, chat_id: int, reason: str) -> int:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
+import pytest
+
+from handlers import stats
 from tests.e2e.harness import Harness
 
 RESIDENTS_CHAT, GRID, GRID_2 = -1002001, -1001003, -1001004
@@ -49,6 +54,9 @@ async def test_stats_sends_a_chart_with_the_table(harness: Harness) -> None:
     assert lines[1] == "2026-11-18 09:30 – 2026-11-25 09:30（按立案时间）"
     assert lines[2:11] == TABLE
     assert lines[-1] == "括号内为 分子/分母 案件数；逐案明细见 gridcall report。"
+    # The answer took the place of the stand-in written with the command: nothing follows.
+    await h.advance(stats.ANSWER_GRACE * 2)
+    assert h.server.bot_messages(LEADER)[-1].message_id == answer.message_id
 
     # A grid worker's default is their own grid; a category or a period can be named.
     await h.say(ZHANG, GRID, "/stats 本月")
@@ -101,3 +109,37 @@ async def test_a_deadline_the_bot_escalated_counts_as_missed(harness: Harness) -
     assert lines[3] == "及时签收率  0.0% (0/1)"
     assert lines[9] == "平均签收　  2小时1分钟（P90 2小时1分钟）"
     assert lines[10] == "平均办结　  —（P90 —）"
+
+
+STAND_IN = "⚠️ 这次 /stats 没有算出结果（出错或服务重启），请重新发送。"
+
+
+async def test_an_answer_lost_to_a_restart_or_an_error_is_not_lost_silently(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    working = asyncio.Event()
+
+    async def never_done(*args: Any) -> stats.StatsAnswer:
+        working.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(stats, "figures_of", never_done)
+    command = h.server.user_sends(LEADER, LEADER, "/stats")
+    await asyncio.wait_for(working.wait(), timeout=15)
+    await h.restart()  # the process goes down while the figures are being worked out
+    await h.advance(stats.ANSWER_GRACE - timedelta(minutes=1))
+    assert h.texts(LEADER) == []
+    await h.advance(timedelta(minutes=1))
+    assert h.texts(LEADER) == [STAND_IN]
+    assert h.server.bot_messages(LEADER)[0].reply_to_message_id == command["message_id"]
+
+    async def broken(*args: Any) -> stats.StatsAnswer:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(stats, "figures_of", broken)
+    await h.say(LEADER, LEADER, "/stats 本月")  # an error: told at once, not after the grace
+    assert h.texts(LEADER) == [STAND_IN, STAND_IN]
+    await h.advance(stats.ANSWER_GRACE * 2)
+    assert h.texts(LEADER) == [STAND_IN, STAND_IN]
