@@ -40,12 +40,14 @@ class Harness:
         database_url: str,
         redis_url: str | None = None,
         *,
+        redis_prefix: str = "gridcall",
         webhook: bool = False,
         limits: bool = False,
     ) -> None:
         self.org = org
         self.database_url = database_url
         self.redis_url = redis_url
+        self.redis_prefix = redis_prefix  # a test's own namespace in the shared Redis
         self.clock = FakeClock()
         # Webhook mode: the sandbox keeps retrying a while (100 x 0.05 s), so an update sent
         # while the app restarts waits for it, as Telegram's would.
@@ -85,6 +87,7 @@ class Harness:
             api_url=self.server.api_url,
             database_url=self.database_url,
             redis_url=self.redis_url,
+            redis_prefix=self.redis_prefix,
             clock=self.clock,
             limits=SendLimits() if self.limits else SendLimits.unlimited(),
             poll_timeout=1,

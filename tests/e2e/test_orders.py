@@ -5,14 +5,16 @@ hears the overdue units once — through the real aiogram client and the sandbox
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from storage.models import Order, OrderEvent, OrderTarget
 from storage.orgfile import OrdersConfig, OrgConfig, load_org
+from tests.conftest import REDIS_URL
 from tests.e2e.harness import Harness
 
 DEMO_ORG = Path(__file__).parents[2] / "bot" / "demo_org.yaml"
@@ -332,3 +334,49 @@ async def test_only_the_units_of_an_order_can_press_its_buttons(h: Harness) -> N
     await h.advance(timedelta(days=2))
     assert h.all_texts() == before
     assert h.server.duplicates() == []
+
+
+async def test_order_deadlines_on_the_shared_redis_index_survive_restarts(
+    database_url: str, demo_org: OrgConfig, redis: Redis
+) -> None:
+    """Several workers keep order deadlines in Redis, as they do case deadlines: the chase
+    goes on across restarts, each step once, and the index holds only what is still due."""
+    prefix = redis.test_prefix  # type: ignore[attr-defined]
+    key = f"{prefix}:deadlines:orders"
+    async with Harness(demo_org, database_url, REDIS_URL, redis_prefix=prefix) as h:
+        await h.say(LI, LI, f"/order 同庆第一网格 1d {TEXT}")
+        assert await redis.zcard(key) == 1
+        await h.restart()
+        await h.advance(timedelta(minutes=30))
+        assert h.texts(TONGQING_GRID)[1:] == [reminder("同庆第一网格", "11-25 10:00")]
+        await h.stop_app()
+        h.clock.advance(timedelta(minutes=30))  # the climb falls due while no worker runs
+        await h.start_app()
+        assert h.texts(TONGQING) == [climbed("同庆社区", "11-25 11:00")]
+        await h.restart()  # nothing due: nothing sent
+        assert len(h.texts(TONGQING)) == 1 and len(h.texts(TONGQING_GRID)) == 2
+        assert await redis.zcard(key) == 1  # the community's own deadline, once
+
+        # An hour at once: up to the street, and the community's 催办 (due on the way) is
+        # not sent late.
+        await h.advance(timedelta(hours=1))
+        assert h.texts(STREET) == [climbed("海幢街道", "11-25 12:00")]
+        await h.press(HUANG, STREET, h.server.bot_messages(STREET)[0].message_id, "o:1:ack")
+        assert h.alerts()[-1] == "已收到：令 HZ-L-2026-0001"
+        # Acknowledged: what is left to watch is the order's own deadline, 11-26 09:00.
+        deadline = datetime(2026, 11, 26, 1, 0, tzinfo=UTC).timestamp()
+        assert await redis.zrange(key, 0, -1, withscores=True) == [(b"1", deadline)]
+        await h.advance(timedelta(hours=3))
+        assert LEADERSHIP not in h.all_texts()
+        assert [len(h.texts(chat)) for chat in (TONGQING_GRID, TONGQING, STREET)] == [2, 1, 1]
+
+        # The order's deadline passes while no worker runs: the issuer hears of it once.
+        await h.stop_app()
+        h.clock.advance(timedelta(days=1))
+        await h.start_app()
+        await h.restart()
+        assert [t.splitlines()[0] for t in h.texts(LI)[1:]] == [
+            f"❌ 令 {NUMBER} 已逾期（截止 11-26 09:00），1 个单位未完成："
+        ]
+        assert await redis.zcard(key) == 0
+        assert h.server.duplicates() == []
