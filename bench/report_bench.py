@@ -546,6 +546,7 @@ MEASURES: Final = {
     "html": "`gridcall report --period year --format html` (charts)",
     "stats_street": f"/stats {STREET} month (a street, PNG chart)",
     "stats_org": "/stats year (the whole org, PNG chart)",
+    "open311": "`GET /open311/v2/requests.json` over HTTP (the last 90 days: the newest 1,000)",
 }
 
 
@@ -580,6 +581,24 @@ async def child(key: str, url: str) -> dict[str, Any]:
             target.unlink()
             target.parent.rmdir()
             return report.org.cases, f"{size / 1e6:.1f} MB of {key}"
+
+    elif key == "open311":
+        import aiohttp
+
+        from bot.open311_api import Open311Api
+
+        api = Open311Api(sessions, ["bench-key-0123456789abcdef"], lambda: NOW)
+        port = await api.start("127.0.0.1", 0)
+        url = f"http://127.0.0.1:{port}/open311/v2/requests.json"
+
+        async def call() -> tuple[int, str]:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(url, params={"api_key": "bench-key-0123456789abcdef"}) as response,
+            ):
+                body = await response.read()
+            assert response.status == 200, body[:300]
+            return len(json.loads(body)), f"{len(body) / 1e3:.0f} kB of JSON"
 
     else:
         from handlers.events import InboundEvent
@@ -618,10 +637,12 @@ async def child(key: str, url: str) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     grown = peak_mb() - before
     warm: float | None = None
-    if key.startswith("stats"):
+    if key.startswith("stats") or key == "open311":
         started = time.perf_counter()
         await call()
         warm = time.perf_counter() - started
+    if key == "open311":
+        await api.stop()
     await engine.dispose()
     return {
         "key": key,
@@ -738,6 +759,12 @@ def render(results: Results, today: dt.date | None = None) -> str:
                 lines.append(
                     f"| {r.backend} | {m.label}: peak memory growth | {_mb(m.peak_mb)} "
                     f"| ≤ 1 GB | {verdict(ok_mem)} |"
+                )
+            elif m.key == "open311":
+                warm_s = m.warm_seconds if m.warm_seconds is not None else m.seconds
+                lines.append(
+                    f"| {r.backend} | {m.label} ({m.cases:,} requests, {m.output}) "
+                    f"| {warm_s:.2f} s (first: {m.seconds:.2f} s) | | |"
                 )
             else:
                 warm_s = m.warm_seconds if m.warm_seconds is not None else m.seconds

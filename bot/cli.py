@@ -1,4 +1,5 @@
-"""The `gridcall` command line: demo, run, classify, check-config, import-config, migrate."""
+"""The `gridcall` command line: demo, run, classify, check-config, import-config, migrate,
+report, export, open311."""
 
 from __future__ import annotations
 
@@ -271,6 +272,53 @@ def run(org_file: str, mode: str, listen: tuple[str, int] | None) -> None:
             await app.run_forever()
         finally:
             await app.stop()
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+@main.command("open311")
+@click.option(
+    "--listen",
+    default="127.0.0.1:8311",
+    show_default=True,
+    callback=_listen_address,
+    help="where to serve /open311/v2/services.json, requests.json, requests/ID.json",
+)
+def open311_command(listen: tuple[str, int]) -> None:
+    """Serve the cases as Open311 GeoReport v2 (read only) for a city platform: JSON or
+    XML, each request with a key from GRIDCALL_OPEN311_API_KEYS."""
+    from datetime import UTC, datetime
+
+    from bot.open311_api import Open311Api, keys_problem, parse_keys
+    from storage.db import create_engine, migrate, sessionmaker
+
+    settings = _settings()
+    _logging(settings.log_level)
+    keys = parse_keys(
+        settings.open311_api_keys.get_secret_value() if settings.open311_api_keys else None
+    )
+    problem = keys_problem(keys)
+    if problem is not None:
+        click.echo(problem, err=True)
+        sys.exit(1)
+    host, port = listen
+
+    async def go() -> None:
+        engine = create_engine(settings.database_url)
+        api = Open311Api(sessionmaker(engine), keys, lambda: datetime.now(UTC))
+        try:
+            await migrate(engine)
+            bound = await api.start(host, port)
+            logging.getLogger("bot.open311_api").info(
+                "Open311 GeoReport v2 at http://%s:%s/open311/v2/", host, bound
+            )
+            await asyncio.Event().wait()  # until interrupted
+        finally:
+            await api.stop()
+            await engine.dispose()
 
     try:
         asyncio.run(go())

@@ -33,9 +33,11 @@ class Settings(BaseSettings):
     # leaves it until then; it is then sent again (at least once: Telegram cannot be asked
     # whether a message arrived). Longer than any one send, short enough to recover soon.
     outbox_lease: float = Field(default=60.0, ge=10.0, le=3600.0)
+    # `gridcall open311`: the keys a city platform must present (comma-separated).
+    open311_api_keys: SecretStr | None = None
 
 
-SECRETS = frozenset({"telegram_token", "webhook_secret", "llm_api_key"})
+SECRETS = frozenset({"telegram_token", "webhook_secret", "llm_api_key", "open311_api_keys"})
 
 
 class SettingsError(ValueError):

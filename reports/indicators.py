@@ -195,27 +195,29 @@ async def load_records(
             bucket = events.get(row[0])
             if bucket is not None:
                 bucket.append(EventRow(row[1], row[2], row[3], row[4], row[5]))
-    return [
-        CaseRecord(
-            id=c.id,
-            number=c.number,
-            category=c.category,
-            priority=c.priority,
-            grid_id=c.grid_id,
-            status=c.status,
-            level=c.level,
-            current_unit_id=c.current_unit_id,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-            ack_due_at=c.ack_due_at,
-            resolve_due_at=c.resolve_due_at,
-            text=c.text,
-            lon=c.lon,
-            lat=c.lat,
-            events=tuple(events[c.id]),
-        )
-        for c in cases
-    ]
+    return [record_of(c, tuple(events[c.id])) for c in cases]
+
+
+def record_of(row: Any, events: tuple[EventRow, ...] = ()) -> CaseRecord:
+    """A `CaseRecord` from a row selected with `CASE_COLUMNS`."""
+    return CaseRecord(
+        id=row.id,
+        number=row.number,
+        category=row.category,
+        priority=row.priority,
+        grid_id=row.grid_id,
+        status=row.status,
+        level=row.level,
+        current_unit_id=row.current_unit_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        ack_due_at=row.ack_due_at,
+        resolve_due_at=row.resolve_due_at,
+        text=row.text,
+        lon=row.lon,
+        lat=row.lat,
+        events=events,
+    )
 
 
 # --- one case ----------------------------------------------------------------------------

@@ -14,17 +14,29 @@ GeoReport v2 (http://wiki.open311.org/GeoReport_v2) has two documents: the servi
 
 Residents stay private: no reporter name or id is exported, and phone numbers in the text
 are masked whatever the org's settings (the text leaves the grid's chat by definition).
+
+The same documents are served live by `bot/open311_api.py`; the query rules of GeoReport's
+`GET requests` (ids override everything, a 90-day default window, at most 1,000 results,
+newest first) are here, so that the API stays a thin adapter.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.routing import OrgView
-from reports.indicators import CaseRecord
+from reports.indicators import CASE_COLUMNS, CaseRecord, record_of
+from storage.models import Case
 from templates.render import Renderer
 from triage.categories import CATEGORY_INFO, Category, category_name
 from triage.keywords import CATEGORY_KEYWORDS
@@ -125,3 +137,118 @@ def cases_csv(records: Sequence[CaseRecord], org: OrgView) -> str:
         row = request_of(record, org)
         writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
     return out.getvalue()
+
+
+# --- GET requests: the query -------------------------------------------------------------
+
+MAX_REQUESTS = 1000
+DEFAULT_WINDOW = timedelta(days=90)
+STATUSES = ("open", "closed")
+
+
+class QueryError(ValueError):
+    """A question the API answers with a GeoReport error: its HTTP code and description."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    """GeoReport's `GET requests` parameters, checked. With `ids`, everything else is
+    ignored, as the specification says."""
+
+    ids: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    status: str | None = None  # "open", "closed", or None for both
+
+
+def _listed(value: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v.strip() for v in (value or "").split(",") if v.strip()))
+
+
+def _moment(params: Mapping[str, str], name: str, timezone: str) -> datetime | None:
+    value = params.get(name)
+    if value is None or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise QueryError(
+            400, f"{name} must be a W3C date and time, e.g. 2026-11-01T00:00:00+08:00"
+        ) from None
+    if moment.tzinfo is None:  # no offset given: the org's own clock
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment
+
+
+def parse_query(params: Mapping[str, str], now: datetime, timezone: str) -> RequestQuery:
+    """Check the parameters; unknown ones (jurisdiction_id, api_key …) are ignored."""
+    ids = _listed(params.get("service_request_id"))
+    if ids:
+        return RequestQuery(ids=ids[:MAX_REQUESTS])
+    codes = _listed(params.get("service_code"))
+    known = {str(code) for code in Category}
+    for code in codes:
+        if code not in known:
+            raise QueryError(400, f"unknown service_code {code!r}: see services.json")
+    statuses = _listed(params.get("status"))
+    for status in statuses:
+        if status not in STATUSES:
+            raise QueryError(400, f"status must be open or closed, not {status!r}")
+    start = _moment(params, "start_date", timezone)
+    end = _moment(params, "end_date", timezone)
+    if end is None:
+        end = now if start is None else max(now, start)
+    if start is None:
+        start = end - DEFAULT_WINDOW
+    if start > end:
+        raise QueryError(400, "start_date is after end_date")
+    return RequestQuery(
+        codes=codes,
+        start=start,
+        end=end,
+        status=statuses[0] if len(statuses) == 1 else None,
+    )
+
+
+async def find_requests(session: AsyncSession, query: RequestQuery) -> list[CaseRecord]:
+    """The cases a query asks for, newest first, at most `MAX_REQUESTS` (without their
+    events: a request does not show them)."""
+    stmt = select(*CASE_COLUMNS)
+    if query.ids:
+        stmt = stmt.where(Case.number.in_(query.ids))
+    else:
+        if query.start is not None:
+            stmt = stmt.where(Case.created_at >= query.start)
+        if query.end is not None:
+            stmt = stmt.where(Case.created_at <= query.end)
+        if query.codes:
+            stmt = stmt.where(Case.category.in_(query.codes))
+        if query.status == "closed":
+            stmt = stmt.where(Case.status.in_(CLOSED))
+        elif query.status == "open":
+            stmt = stmt.where(Case.status.not_in(CLOSED))
+    stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_REQUESTS)
+    conn = await session.connection()
+    return [record_of(row) for row in (await conn.execute(stmt)).all()]
+
+
+def as_xml(root: str, item: str, rows: Sequence[Mapping[str, Any]]) -> bytes:
+    """GeoReport's XML form of a list (`services`/`service`, `service_requests`/`request`,
+    `errors`/`error`): one element per field, booleans as true/false, null as empty."""
+    top = ElementTree.Element(root)
+    for row in rows:
+        element = ElementTree.SubElement(top, item)
+        for key, value in row.items():
+            field = ElementTree.SubElement(element, key)
+            if isinstance(value, bool):
+                field.text = "true" if value else "false"
+            elif value is not None:
+                field.text = str(value)
+    body = ElementTree.tostring(top, encoding="unicode")
+    return f'<?xml version="1.0" encoding="utf-8"?>\n{body}\n'.encode()

@@ -32,6 +32,8 @@ def test_quick_run_measures_everything_and_writes_nothing() -> None:
         "| SQLite | `gridcall report --period year --format html` (charts): time (2,000 cases,",
         "| SQLite | /stats haizhuang month (a street, PNG chart) (",
         "| SQLite | /stats year (the whole org, PNG chart) (2,000 cases, PNG",
+        "| SQLite | `GET /open311/v2/requests.json` over HTTP (the last 90 days: the newest "
+        "1,000) (",
     ):
         assert line in out, line
     assert "no PostgreSQL run: not in --quick" in out
