@@ -112,6 +112,16 @@ async def _bundle_fields(
     return line, list(button) if button is not None else None
 
 
+def _content(message: OutgoingMessage) -> dict[str, Any]:
+    """What a row shows: its kind, text, buttons and picture."""
+    return {
+        "kind": "edit" if message.edit_message_id else "photo" if message.photo else "send",
+        "text": message.text,
+        "buttons": [[list(b) for b in row] for row in message.buttons],
+        "photo": message.photo,
+    }
+
+
 async def enqueue(
     session: AsyncSession,
     message: OutgoingMessage,
@@ -126,9 +136,7 @@ async def enqueue(
         "dedupe_key": message.key,
         "created_at": now,
         "chat_id": message.chat_id,
-        "kind": "edit" if message.edit_message_id else "photo" if message.photo else "send",
-        "text": message.text,
-        "buttons": [[list(b) for b in row] for row in message.buttons],
+        **_content(message),
         "force_reply": message.force_reply,
         "reply_to_message_id": message.reply_to_message_id,
         "edit_message_id": message.edit_message_id,
@@ -141,7 +149,6 @@ async def enqueue(
         "bundle_button": bundle_button,
         "bundle_rev": 0,
         "bundle_open": False,
-        "photo": message.photo,
     }
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -229,13 +236,7 @@ async def replace_pending(session: AsyncSession, message: OutgoingMessage, now: 
     stmt = (
         update(Outbox)
         .where(Outbox.dedupe_key == message.key, Outbox.status == "pending")
-        .values(
-            kind="photo" if message.photo else "send",
-            text=message.text,
-            photo=message.photo,
-            buttons=[[list(b) for b in row] for row in message.buttons],
-            not_before=now,
-        )
+        .values(**_content(message), not_before=now)
         .execution_options(synchronize_session=False)
     )
     result = await session.execute(stmt)
