@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.http_server import HttpServer
 from escalation.routing import OrgView
 from reports import open311
 from storage.org_import import load_view
@@ -65,7 +66,7 @@ def parse_keys(value: str | None) -> list[str]:
     return [key.strip() for key in (value or "").split(",") if key.strip()]
 
 
-class Open311Api:
+class Open311Api(HttpServer):
     """The aiohttp application; `now` is the injected clock (the default 90-day window)."""
 
     def __init__(
@@ -77,12 +78,11 @@ class Open311Api:
         problem = keys_problem(keys)
         if problem is not None:
             raise ValueError(problem)
+        super().__init__()
         self.sessions = sessions
         self._keys = [key.encode() for key in keys]
         self.now = now
         self.refused = 0
-        self._runner: web.AppRunner | None = None
-        self.port: int | None = None
 
     def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._guard])
@@ -93,24 +93,6 @@ class Open311Api:
         app.router.add_post(PREFIX + "/requests.{fmt}", self.create_request)
         app.router.add_get(PREFIX + "/requests/{id}.{fmt}", self.request)
         return app
-
-    async def start(self, host: str, port: int) -> int:
-        """Listen on ``host:port`` (0: any free port) and return the bound port."""
-        runner = web.AppRunner(self.build_app(), access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self.port = int(runner.addresses[0][1])
-        return self.port
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
 
     # -- the guard: key, format, errors ------------------------------------------------------
 

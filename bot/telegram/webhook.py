@@ -27,6 +27,8 @@ from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.http_server import HttpServer
+
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhook/telegram"
@@ -68,7 +70,7 @@ def _answer(status: int, **body: Any) -> web.Response:
     return web.json_response({"ok": 200 <= status < 300, **body}, status=status)
 
 
-class WebhookServer:
+class WebhookServer(HttpServer):
     """Serves the webhook with the dispatcher that long polling would use.
 
     ``in_flight`` counts requests being handled, so the app can tell when it is idle;
@@ -88,6 +90,7 @@ class WebhookServer:
         problem = secret_problem(secret)
         if problem is not None:
             raise ValueError(problem)
+        super().__init__()
         self.bot = bot
         self.dispatcher = dispatcher
         self._secret = secret.encode()
@@ -98,8 +101,6 @@ class WebhookServer:
         self.failed = 0
         self.rejected = 0
         self.skipped: list[dict[str, Any]] = []
-        self._runner: web.AppRunner | None = None
-        self.port: int | None = None
         self._routes = routes
 
     def build_app(self) -> web.Application:
@@ -109,25 +110,6 @@ class WebhookServer:
         if self._routes is not None:
             app.add_routes(self._routes)  # e.g. /metrics
         return app
-
-    async def start(self, host: str, port: int) -> int:
-        """Listen on ``host:port`` (0: any free port) and return the bound port."""
-        runner = web.AppRunner(self.build_app(), access_log=None, shutdown_timeout=10.0)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self.port = int(runner.addresses[0][1])
-        return self.port
-
-    async def stop(self) -> None:
-        """Stop listening; requests being handled get ``shutdown_timeout`` to commit."""
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
 
     async def health(self, request: web.Request) -> web.Response:
         return _answer(200, bot=self.bot_username)
