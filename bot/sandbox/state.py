@@ -27,6 +27,8 @@ MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 DEFAULT_TOKEN = "123456789:SANDBOX-gridcall-token"
 DEFAULT_BOT_ID = 123456789
+#: Seconds after a getUpdates ended during which the bot still counts as polling.
+POLL_GAP_S = 10.0
 
 #: Update kinds Telegram knows; ``allowed_updates`` filters only these (raw test updates of an
 #: unknown shape are always delivered).
@@ -305,6 +307,13 @@ class SandboxState:
         self.active_page_polls = 0
         self.last_poll_at: float | None = None
         self.closing = False
+
+    def bot_polling(self, now: float) -> bool:
+        """Whether the bot is taking updates: a getUpdates is waiting, or one ended moments
+        ago (between two calls the bot is handling what it got — often the very moment its
+        answers reach the page, which must not then say "not connected")."""
+        recent = self.last_poll_at is not None and now - self.last_poll_at < POLL_GAP_S
+        return self.active_polls > 0 or recent
 
     # -- change notification ------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from Telegram entities, so nothing typed by a "resident" can inject markup.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -258,7 +259,7 @@ class SandboxWeb:
             "messages": messages,
             "answers": answers,
             "bot": {
-                "polling": state.active_polls > 0,
+                "polling": state.bot_polling(time.monotonic()),
                 "webhook": bool(state.webhook_url),
                 "username": state.bot_username,
             },

@@ -146,3 +146,18 @@ async def test_privacy_mode_hides_plain_group_chatter(private_server: SandboxSer
         texts = [u.message.text for u in await bot.get_updates() if u.message]
     assert texts == ["@gridcall_bot 路灯坏了", "/report 井盖", "海幢街", "bot is admin here: seen"]
     assert len(private_server.messages(chat)) == 6  # people still see everything
+
+
+async def test_the_page_shows_the_bot_online_between_two_polls(
+    server: SandboxServer, bot: Bot
+) -> None:
+    """Between two getUpdates the bot is handling what it got — the moment its answers
+    reach the page — so the page must not say "not connected" then; it does once the bot
+    has stopped asking for a while."""
+    state = server.state
+    assert not state.bot_polling(now=1000.0)  # never polled
+    await bot.get_updates(timeout=0)
+    ended = state.last_poll_at
+    assert ended is not None and state.active_polls == 0
+    assert state.bot_polling(now=ended + 9.0)
+    assert not state.bot_polling(now=ended + 10.0)
