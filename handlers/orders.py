@@ -494,32 +494,51 @@ async def edit(tx: Tx, event: InboundEvent, order: Order, target: OrderTarget) -
     )
 
 
-async def acknowledge(
-    tx: Tx, event: InboundEvent, order: Order, target: OrderTarget, person: PersonView
-) -> Reply:
-    ok = await chase.transition(
-        tx.session,
-        order,
-        target,
-        ("sent",),
-        chase.remind_fraction(tx.org),
-        status="acknowledged",
-        ack_due_at=None,
-        acknowledged_at=tx.now,
-        acknowledged_by=person.name,
-    )
-    if not ok:
-        return alert(tx, "alert_invalid_button")
+async def _pressed(
+    tx: Tx,
+    order: Order,
+    target: OrderTarget,
+    person: PersonView,
+    states: tuple[str, ...],
+    kind: str,
+    **values: Any,
+) -> bool:
+    """收到 or 完成: one guarded move of the target from `states`, and its event naming who
+    pressed; False if the target had moved on meanwhile (a stale or second press)."""
+    if not await chase.transition(
+        tx.session, order, target, states, chase.remind_fraction(tx.org), **values
+    ):
+        return False
     add_event(
         tx.session,
         order,
-        "acknowledged",
+        kind,
         tx.now,
         target=target,
         actor_id=person.telegram_id,
         actor_name=person.name,
         unit_id=target.unit_id,
     )
+    return True
+
+
+async def acknowledge(
+    tx: Tx, event: InboundEvent, order: Order, target: OrderTarget, person: PersonView
+) -> Reply:
+    moved = await _pressed(
+        tx,
+        order,
+        target,
+        person,
+        ("sent",),
+        "acknowledged",
+        status="acknowledged",
+        ack_due_at=None,
+        acknowledged_at=tx.now,
+        acknowledged_by=person.name,
+    )
+    if not moved:
+        return alert(tx, "alert_invalid_button")
     tx.order_deadlines.append((target.id, target.next_due_at))
     await edit(tx, event, order, target)
     return Reply(alert=tx.r.render("alert_order_acked", number=order.number))
@@ -528,28 +547,19 @@ async def acknowledge(
 async def complete(
     tx: Tx, event: InboundEvent, order: Order, target: OrderTarget, person: PersonView
 ) -> Reply:
-    ok = await chase.transition(
-        tx.session,
+    moved = await _pressed(
+        tx,
         order,
         target,
+        person,
         ("acknowledged",),
-        chase.remind_fraction(tx.org),
+        "done",
         status="done",
         done_at=tx.now,
         done_by=person.name,
     )
-    if not ok:
+    if not moved:
         return alert(tx, "alert_invalid_button")
-    add_event(
-        tx.session,
-        order,
-        "done",
-        tx.now,
-        target=target,
-        actor_id=person.telegram_id,
-        actor_name=person.name,
-        unit_id=target.unit_id,
-    )
     closed = await close_if_done(tx.session, order)
     if closed:
         add_event(tx.session, order, "closed", tx.now)
