@@ -135,10 +135,15 @@ def card(renderer: Renderer, i: int, chat_id: int, now: datetime) -> OutgoingMes
         status="dispatched",
         ack_due_at=now + timedelta(hours=2),
         resolve_due_at=None,
+        duplicate_hint=None,
     )
     text = renderer.render(
         "case_card",
         case=case,
+        summary=report,
+        full_length=None,
+        extra_reports=[],
+        more_reports=0,
         category=renderer.label("category", "municipal"),
         priority=renderer.label("priority", "normal"),
         level=renderer.label("level", "grid"),

@@ -370,9 +370,15 @@ class OutboxSender:
     async def _prepare(self, session: AsyncSession, bundle: Outbox) -> _BundleJob:
         """Render the bundle from its members, as of this transaction."""
         shown = [m for m in await outbox.members(session, bundle.id) if m.status == "bundled"]
-        # Case cards carry a 接单 button; leaders' escalation alerts are lines only.
-        calls = sum(1 for m in shown if m.bundle_button)
-        header = self.renderer.render("bundle", calls=calls, alerts=len(shown) - calls)
+        # Case cards carry a 接单 button; leaders' escalation alerts are lines only; a
+        # residents' group gets its receipts (已受理) this way during a burst.
+        kinds = [m.bundle_kind or ("call" if m.bundle_button else "alert") for m in shown]
+        header = self.renderer.render(
+            "bundle",
+            calls=kinds.count("call"),
+            alerts=kinds.count("alert"),
+            receipts=kinds.count("receipt"),
+        )
         text = header + "\n\n" + "\n".join(m.bundle_line or "" for m in shown)
         buttons = [b for m in shown if (b := outbox.as_buttons(m.bundle_button)) is not None]
         keyboard = [[list(b) for b in buttons[i : i + 2]] for i in range(0, len(buttons), 2)]

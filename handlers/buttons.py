@@ -12,9 +12,10 @@ import re
 from sqlalchemy import select
 
 from escalation.engine import MOVABLE, transition
-from handlers import feedback, orders, recategorize
+from handlers import feedback, merge, orders, recategorize
 from handlers.context import Tx
 from handlers.events import InboundEvent, Reply
+from handlers.full_text import show_full_text
 from handlers.intake import file_from_pending, remember_question
 from handlers.notify import (
     case_buttons,
@@ -27,7 +28,7 @@ from storage.cases import add_event, get_case
 from storage.models import Case, Conversation
 from storage.outbox import OutgoingMessage
 
-CASE_DATA = re.compile(r"c:(\d{1,12}):(ack|resolve|return|escalate|recat)")
+CASE_DATA = re.compile(r"c:(\d{1,12}):(ack|resolve|return|escalate|recat|full|merge)")
 PLACE_DATA = re.compile(r"p:([a-z0-9_-]{1,64})")
 CATEGORY_DATA = re.compile(r"r:(\d{1,12}):([a-z_]{1,32})")
 FEEDBACK_DATA = re.compile(r"f:(\d{1,12}):(good|ok|bad)")
@@ -56,6 +57,11 @@ async def on_press(tx: Tx, event: InboundEvent) -> Reply:
     if not tx.org.may_act(person, case.grid_id, case.category, case.level, ladder):
         return alert(tx, "alert_not_allowed", number=case.number)
     action = match[2]
+    if action == "full":  # reading is allowed whatever state the case is in
+        return await show_full_text(tx, event, case)
+    if action == "merge":
+        assert person is not None  # may_act said yes
+        return await merge.merge_by_hand(tx, event, case, person)
     if case.status not in MOVABLE:
         return alert(tx, "alert_case_closed", number=case.number, status=case.status)
     if action == "return" and case.return_count >= policy_of_case(case).max_returns:

@@ -16,7 +16,7 @@ from escalation.engine import dispatch
 from escalation.routing import UnitView
 from handlers.context import Tx
 from handlers.events import InboundEvent
-from handlers.merge import add_reporter, find_duplicate, merge_into
+from handlers.merge import add_reporter, find_duplicate, merge_into, receipt_line
 from handlers.notify import CaseNotifier
 from storage.cases import add_event, next_case_number
 from storage.models import Case, Conversation
@@ -24,8 +24,12 @@ from storage.org_import import current_policy
 from storage.outbox import OutgoingMessage
 from triage.categories import Category, Priority
 from triage.classifier import Triage
+from triage.problems import Signature, signature
 
-MAX_REPORT_CHARS = 2000
+MAX_REPORT_CHARS = 4096
+"""The longest report filed: what one Telegram message can carry, so a letter pasted into
+one message is always filed whole. Longer text cannot arrive in one message on Telegram;
+from another transport it is answered with the limit and filed nowhere, never cut."""
 CONVERSATION_TTL = timedelta(minutes=30)
 PLACE_BUTTONS_MAX = 24
 
@@ -72,15 +76,25 @@ class Report:
 
 
 async def file_or_merge(tx: Tx, grid: UnitView, report: Report, triage: Triage) -> Case:
-    """A report joins the open case it duplicates, or becomes a new case."""
-    duplicate = await find_duplicate(tx, grid, triage, report.text, report.place)
-    if duplicate is not None:
-        await merge_into(tx, duplicate, report)
-        return duplicate
-    return await file_case(tx, grid, report, triage)
+    """A report joins the open case that is the same problem at the same place, or becomes
+    a new case (whose card links a case it may duplicate, for a worker to judge)."""
+    sig = signature(report.text)
+    check = await find_duplicate(tx, grid, triage, report, sig)
+    if check.same is not None and await merge_into(tx, check.same, report, triage, sig):
+        return check.same
+    hint = check.hint.number if check.hint is not None else None
+    return await file_case(tx, grid, report, triage, sig=sig, hint=hint)
 
 
-async def file_case(tx: Tx, grid: UnitView, report: Report, triage: Triage) -> Case:
+async def file_case(
+    tx: Tx,
+    grid: UnitView,
+    report: Report,
+    triage: Triage,
+    *,
+    sig: Signature | None = None,
+    hint: str | None = None,
+) -> Case:
     """File, dispatch and confirm a case: one transaction, whatever happens after."""
     now = tx.now
     # The case carries the deadlines that apply to its category, fixed at filing.
@@ -105,13 +119,15 @@ async def file_case(tx: Tx, grid: UnitView, report: Report, triage: Triage) -> C
         level="grid",
         current_unit_id=grid.id,
         policy=policy.to_json(),
+        duplicate_hint=hint,
+        extra_reports=[],
         resolve_due_at=policy.resolve_deadline(str(triage.priority), now),
         created_at=now,
         updated_at=now,
     )
     tx.session.add(case)
     await tx.session.flush()
-    add_reporter(tx, case, report)
+    add_reporter(tx, case, report, sig)
     add_event(
         tx.session,
         case,
@@ -139,6 +155,8 @@ async def file_case(tx: Tx, grid: UnitView, report: Report, triage: Triage) -> C
             ),
             reply_to_message_id=report.message_id,
             case_id=case.id,
+            bundle_line=receipt_line(tx, case, report),
+            bundle_kind="receipt",
         )
     )
     return case
@@ -148,7 +166,7 @@ async def report_in_group(tx: Tx, event: InboundEvent, grid: UnitView, addressed
     text = report_text(event, tx.services.bot_username)
     if not addressed:
         if len(text) > MAX_REPORT_CHARS:
-            return  # unaddressed walls of text are chatter, not reports
+            return  # cannot come from Telegram; not addressed to us, so nothing to answer
         triage = tx.classify(text, addressed=False)
         if not triage.is_report or str(triage.category) == "other":
             return

@@ -1,81 +1,172 @@
 """Merging a new report into the open case it duplicates (合并) instead of filing another.
 
-The resident is told the problem is already being handled and by how many neighbours; the
-case gains a reporter (who will hear the outcome), and at the policy's threshold of
-reporters its priority goes one step up — a street light ten neighbours complain about is
-more urgent than one.
+A report joins an open case only when it is the same problem at the same place
+(:func:`triage.problems.compare` says ``SAME``): same kind of thing wrong, and the same named
+building, gate, shop or house number, or a map location within the policy's radius. An
+urgent report never joins a case that is not urgent. Anything less certain becomes a case of
+its own whose card links the likely twin ("可能重复：HZ-…") with a one-tap 合并, so that a
+false merge never hides a problem and a missed one costs a worker one tap.
+
+Every merged report is kept whole — its text, author and time — in the reporters table and
+the case's timeline, shown on the staff card (edited in place), in ``/case`` and in the
+exports, and the unit holding the case now is told in one line. The resident hears the
+problem is already being handled and by how many neighbours; at the policy's threshold of
+reporters, or when a merged report says it is worse than the case knew, the priority goes up.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from escalation.engine import transition
-from escalation.policy import Policy
-from escalation.routing import UnitView
+from escalation.policy import PRIORITIES, Policy
+from escalation.routing import PersonView, UnitView
+from handlers.cards import refresh_cards
 from handlers.context import Tx
-from handlers.notify import policy_of_case
-from storage.cases import OPEN_STATUSES, add_event
+from handlers.events import InboundEvent, Reply
+from handlers.notify import (
+    case_buttons,
+    notify_reporters,
+    policy_of_case,
+    render_card,
+    shows_resident,
+    target_chat,
+)
+from storage.cases import add_event, get_case_by_number
 from storage.models import Case, CaseReporter
 from storage.org_import import current_policy
-from storage.outbox import OutgoingMessage
+from storage.outbox import OutgoingMessage, excerpt
 from triage.classifier import Triage
+from triage.duplicates import distance_m, similarity
+from triage.problems import Signature, Verdict, compare, signature
 
 if TYPE_CHECKING:
     from handlers.intake import Report
-from triage.duplicates import Candidate, best_match
 
 MERGEABLE = ("dispatched", "acknowledged", "returned", "reopened")
+EXTRA_REPORTS_KEPT = 5
+"""Merged reports a card shows (the newest); all of them are in /case and the exports."""
+CARD_QUOTE = 80
+"""Characters of a merged report quoted on the card; the whole text is one tap away."""
+
+
+@dataclass(frozen=True)
+class DuplicateCheck:
+    """What the open cases of the grid say about a new report.
+
+    ``same``: the case it joins. ``hint``: a case it may duplicate, for the worker to judge.
+    """
+
+    same: Case | None = None
+    hint: Case | None = None
+
+
+def _rank(verdict: Verdict) -> int:
+    return {Verdict.DIFFERENT: 0, Verdict.MAYBE: 1, Verdict.SAME: 2}[verdict]
+
+
+def signature_of(row: CaseReporter) -> Signature:
+    """A stored report's signature (worked out now for rows stored before there was one)."""
+    if row.signature:
+        return Signature.from_json(row.signature)
+    return signature(row.text)
+
+
+def _near(
+    place: tuple[float, float] | None, rows: Sequence[CaseReporter], radius_m: float
+) -> bool | None:
+    points = [(r.lon, r.lat) for r in rows if r.lon is not None and r.lat is not None]
+    if place is None or not points:
+        return None
+    return min(distance_m(place, p) for p in points) <= radius_m
+
+
+def judge(
+    case: Case,
+    rows: Sequence[CaseReporter],
+    report: Report,
+    sig: Signature,
+    triage: Triage,
+    policy: Policy,
+) -> Verdict:
+    """Is ``report`` the same problem at the same place as ``case`` (reported by ``rows``)?
+
+    The case's first report defines its problem; a later one that was merged counts too,
+    unless the first says the places differ. Same reporter, same thing, no place that
+    differs: the resident is asking again about their own report.
+    """
+    rule = policy.duplicates
+    near = _near(report.place, rows, rule.radius_m)
+    verdicts = [compare(sig, signature_of(row), near=near) for row in rows]
+    if not verdicts:
+        return Verdict.DIFFERENT
+    first, best = verdicts[0], max(verdicts, key=_rank)
+    verdict = best if first is not Verdict.DIFFERENT else first
+    if verdict is Verdict.MAYBE and any(r.reporter_id == report.reporter_id for r in rows):
+        own = signature_of(rows[0])
+        if sig.objects and sig.objects == own.objects:
+            verdict = Verdict.SAME
+    if verdict is Verdict.DIFFERENT and not sig.objects:
+        # Nothing in the report names a problem we know: the wording may still give it away.
+        texts = [r.text for r in rows]
+        if max((similarity(report.text, t) for t in texts), default=0.0) >= rule.similarity:
+            verdict = Verdict.MAYBE
+    if verdict is Verdict.SAME and triage.priority == "urgent" and case.priority != "urgent":
+        verdict = Verdict.MAYBE  # a danger never disappears into a slower case
+    return verdict
 
 
 async def find_duplicate(
-    tx: Tx, grid: UnitView, triage: Triage, text: str, place: tuple[float, float] | None
-) -> Case | None:
+    tx: Tx, grid: UnitView, triage: Triage, report: Report, sig: Signature
+) -> DuplicateCheck:
+    """The open case of the grid the report joins, or the one it may duplicate."""
     policy = await current_policy(tx.session)
-    rule = policy.duplicates
-    since = tx.now - rule.window
+    since = tx.now - policy.duplicates.window
     cases = list(
         (
             await tx.session.execute(
-                select(Case).where(
+                select(Case)
+                .where(
                     Case.grid_id == grid.id,
-                    Case.category == str(triage.category),
                     Case.status.in_(MERGEABLE),
                     Case.created_at >= since,
                 )
+                .order_by(Case.id)
             )
         ).scalars()
     )
     if not cases:
-        return None
-    reporters = list(
+        return DuplicateCheck()
+    rows = list(
         (
             await tx.session.execute(
-                select(CaseReporter).where(CaseReporter.case_id.in_([c.id for c in cases]))
+                select(CaseReporter)
+                .where(CaseReporter.case_id.in_([c.id for c in cases]))
+                .order_by(CaseReporter.id)
             )
         ).scalars()
     )
-    candidates = [
-        Candidate(
-            case_id=case.id,
-            texts=tuple(r.text for r in reporters if r.case_id == case.id) or (case.text,),
-            places=tuple(
-                (r.lon, r.lat)
-                for r in reporters
-                if r.case_id == case.id and r.lon is not None and r.lat is not None
-            ),
-        )
-        for case in cases
-    ]
-    match = best_match(
-        text, place, candidates, min_similarity=rule.similarity, radius_m=rule.radius_m
-    )
-    return next((c for c in cases if c.id == match), None)
+    by_case: dict[int, list[CaseReporter]] = {}
+    for row in rows:
+        by_case.setdefault(row.case_id, []).append(row)
+    same: Case | None = None
+    hint: Case | None = None
+    for case in cases:
+        verdict = judge(case, by_case.get(case.id, []), report, sig, triage, policy)
+        if verdict is Verdict.SAME and same is None:
+            same = case  # the oldest: later twins may be merged into it by hand
+        elif verdict is Verdict.MAYBE:
+            hint = case  # the newest: what the worker most likely just saw
+    return DuplicateCheck(same, None if same is not None else hint)
 
 
-def add_reporter(tx: Tx, case: Case, report: Report) -> None:
+def add_reporter(tx: Tx, case: Case, report: Report, sig: Signature | None = None) -> None:
+    """Keep what one resident said about the case, whole (every report, not every person)."""
     tx.session.add(
         CaseReporter(
             case_id=case.id,
@@ -87,11 +178,32 @@ def add_reporter(tx: Tx, case: Case, report: Report) -> None:
             lon=report.place[0] if report.place else None,
             lat=report.place[1] if report.place else None,
             at=tx.now,
+            signature=(sig or signature(report.text)).to_json(),
         )
     )
 
 
-async def merge_into(tx: Tx, case: Case, report: Report) -> None:
+def extra_report(report: Report, at: Any) -> dict[str, Any]:
+    """One merged report as the card shows it (see ``Case.extra_reports``)."""
+    return {
+        "id": report.reporter_id,
+        "name": report.reporter_name,
+        "text": excerpt(report.text, CARD_QUOTE),
+        "length": len(report.text),
+        "at": at.isoformat(),
+    }
+
+
+def _higher(a: str, b: str) -> bool:
+    """Whether priority ``a`` is more urgent than ``b``."""
+    return PRIORITIES.index(a) < PRIORITIES.index(b) if a in PRIORITIES else False
+
+
+async def merge_into(
+    tx: Tx, case: Case, report: Report, triage: Triage, sig: Signature | None = None
+) -> bool:
+    """Add ``report`` to ``case`` in this transaction; False, changing nothing, if the case
+    moved meanwhile (the caller then files the report as a case of its own)."""
     known = (
         await tx.session.execute(
             select(CaseReporter.id).where(
@@ -100,28 +212,35 @@ async def merge_into(tx: Tx, case: Case, report: Report) -> None:
         )
     ).first()
     policy = policy_of_case(case)
-    if known is None:
-        count = case.reporter_count + 1
-        values: dict[str, object] = {"reporter_count": count, "updated_at": tx.now}
-        raise_to = _raised_priority(policy, case, count)
-        if raise_to is not None:
-            values["priority"] = raise_to
-            if case.status == "dispatched" and case.ack_due_at is not None:
-                values["ack_due_at"] = min(case.ack_due_at, policy.ack_deadline(raise_to, tx.now))
-        if not await transition(tx.session, case, MERGEABLE, **values):
-            return  # the case moved under us; the report is answered as a new one next time
-        add_reporter(tx, case, report)
-        add_event(
-            tx.session,
-            case,
-            "merged",
-            tx.now,
-            actor_id=report.reporter_id,
-            actor_name=report.reporter_name,
-            note=f"{count}",
-        )
-        if raise_to is not None:
-            await _priority_raised(tx, case, count)
+    count = case.reporter_count + (0 if known is not None else 1)
+    tail = [*case.extra_reports, extra_report(report, tx.now)][-EXTRA_REPORTS_KEPT:]
+    values: dict[str, object] = {
+        "reporter_count": count,
+        "extra_reports": tail,
+        "updated_at": tx.now,
+    }
+    raise_to, why = _raised_priority(policy, case, count, known is None, str(triage.priority))
+    if raise_to is not None:
+        values["priority"] = raise_to
+        if case.status == "dispatched" and case.ack_due_at is not None:
+            values["ack_due_at"] = min(case.ack_due_at, policy.ack_deadline(raise_to, tx.now))
+    if not await transition(tx.session, case, MERGEABLE, **values):
+        return False
+    add_reporter(tx, case, report, sig)
+    add_event(
+        tx.session,
+        case,
+        "merged",
+        tx.now,
+        actor_id=report.reporter_id,
+        actor_name=report.reporter_name,
+        to_status=case.status,
+        unit_id=case.current_unit_id,
+        note=report.text,
+    )
+    tx.deadlines.append((case.id, case.next_due_at))
+    await tell_holder(tx, case, report, raised=raise_to is not None, why=why)
+    await refresh_cards(tx, case)
     unit = tx.org.units.get(case.current_unit_id)
     await tx.send(
         OutgoingMessage(
@@ -137,44 +256,235 @@ async def merge_into(tx: Tx, case: Case, report: Report) -> None:
             ),
             reply_to_message_id=report.message_id,
             case_id=case.id,
+            bundle_line=receipt_line(tx, case, report),
+            bundle_kind="receipt",
+        )
+    )
+    return True
+
+
+def receipt_line(tx: Tx, case: Case, report: Report) -> str:
+    """The line a resident's receipt becomes in a bundle: who, which case, what next."""
+    return tx.r.render(
+        "receipt_line",
+        user_id=report.reporter_id,
+        name=report.reporter_name,
+        case=case,
+        category=tx.r.label("category", case.category),
+        merged=case.reporter_count > 1,
+    )
+
+
+def _raised_priority(
+    policy: Policy, case: Case, count: int, new_reporter: bool, reported: str
+) -> tuple[str | None, str]:
+    """The priority the case moves to (or None) and why: a merged report more urgent than
+    the case ("worse"), or the threshold of neighbours reached ("count")."""
+    if _higher(reported, case.priority):
+        return reported, "worse"
+    if new_reporter and count == policy.duplicates.raise_priority_at:
+        raised = policy.raised(case.priority)
+        if raised != case.priority:
+            return raised, "count"
+    return None, ""
+
+
+async def tell_holder(tx: Tx, case: Case, report: Report, *, raised: bool, why: str) -> None:
+    """One line to whoever holds the case now: another resident's words, and the new
+    priority if they raised it."""
+    unit = tx.org.units.get(case.current_unit_id)
+    chat_id = target_chat(case, unit)
+    if raised:
+        add_event(
+            tx.session,
+            case,
+            "priority_raised",
+            tx.now,
+            to_status=case.status,
+            unit_id=case.current_unit_id,
+            note=f"{case.priority} ({why}, {case.reporter_count})",
+        )
+    if chat_id is None:
+        return
+    name = report.reporter_name if shows_resident(tx.org, unit, case) else None
+    text = tx.r.render(
+        "merged_staff",
+        number=case.number,
+        name=name,
+        text=report.text,
+        count=case.reporter_count,
+        raised=raised,
+        why=why,
+        priority=tx.r.label("priority", case.priority),
+        due=case.ack_due_at if case.status == "dispatched" else None,
+    )
+    quote = html.escape(excerpt(report.text, 40))
+    await tx.send(
+        OutgoingMessage(
+            key=f"case:{case.id}:v{case.version}:merged-staff",
+            chat_id=chat_id,
+            text=text,
+            case_id=case.id,
+            bundle_line=f"➕ <b>{html.escape(case.number)}</b> · {quote}",
+            bundle_kind="alert",
         )
     )
 
 
-def _raised_priority(policy: Policy, case: Case, count: int) -> str | None:
-    if count != policy.duplicates.raise_priority_at:
-        return None
-    raised = policy.raised(case.priority)
-    return raised if raised != case.priority else None
-
-
-async def _priority_raised(tx: Tx, case: Case, count: int) -> None:
+async def merge_by_hand(tx: Tx, event: InboundEvent, case: Case, person: PersonView) -> Reply:
+    """合并 on a card: the worker says this case is the same problem as the one its card
+    links. Everything the case's residents wrote joins the other case, whole; this case
+    becomes ``duplicate``, its clocks stop, and its residents are told where it went."""
+    target = await get_case_by_number(tx.session, case.duplicate_hint or "")
+    ladder = policy_of_case(case).ladder
+    if (
+        target is None
+        or target.id == case.id
+        or target.grid_id != case.grid_id
+        or target.status not in MERGEABLE
+        or case.status not in MERGEABLE
+    ):
+        return Reply(
+            alert=tx.r.render(
+                "alert_merge_gone", number=case.number, target=case.duplicate_hint or "—"
+            ),
+            show_alert=True,
+        )
+    if not tx.org.may_act(
+        person, target.grid_id, target.category, target.level, policy_of_case(target).ladder
+    ) or not tx.org.may_act(person, case.grid_id, case.category, case.level, ladder):
+        return Reply(alert=tx.r.render("alert_not_allowed", number=target.number), show_alert=True)
+    rows = list(
+        (
+            await tx.session.execute(
+                select(CaseReporter)
+                .where(CaseReporter.case_id == case.id)
+                .order_by(CaseReporter.id)
+            )
+        ).scalars()
+    )
+    known = set(
+        (
+            await tx.session.execute(
+                select(CaseReporter.reporter_id).where(CaseReporter.case_id == target.id)
+            )
+        ).scalars()
+    )
+    from_status = case.status
+    if not await transition(
+        tx.session,
+        case,
+        MERGEABLE,
+        status="duplicate",
+        ack_due_at=None,
+        resolve_due_at=None,
+        updated_at=tx.now,
+    ):
+        return Reply(alert=tx.r.render("alert_case_changed", number=case.number), show_alert=True)
     add_event(
         tx.session,
         case,
-        "priority_raised",
+        "merged_into",
         tx.now,
-        to_status=case.status,
-        note=f"{case.priority} ({count})",
+        actor_id=person.telegram_id,
+        actor_name=person.name,
+        from_status=from_status,
+        to_status="duplicate",
+        unit_id=case.current_unit_id,
+        note=target.number,
     )
     tx.deadlines.append((case.id, case.next_due_at))
-    unit = tx.org.units.get(case.current_unit_id)
-    if unit is None or unit.chat_id is None:
-        return
-    await tx.send(
-        OutgoingMessage(
-            key=f"case:{case.id}:v{case.version}:priority",
-            chat_id=unit.chat_id,
-            text=tx.r.render(
-                "priority_raised",
-                number=case.number,
-                count=count,
-                priority=tx.r.label("priority", case.priority),
-                due=case.ack_due_at if case.status == "dispatched" else None,
-            ),
-            case_id=case.id,
+    newcomers = {r.reporter_id for r in rows} - known
+    tail = [
+        *target.extra_reports,
+        *(
+            {
+                "id": r.reporter_id,
+                "name": r.reporter_name,
+                "text": excerpt(r.text, CARD_QUOTE),
+                "length": len(r.text),
+                "at": r.at.isoformat(),
+            }
+            for r in rows
+        ),
+    ][-EXTRA_REPORTS_KEPT:]
+    values: dict[str, object] = {
+        "reporter_count": target.reporter_count + len(newcomers),
+        "extra_reports": tail,
+        "updated_at": tx.now,
+    }
+    raised = _higher(case.priority, target.priority)
+    if raised:
+        policy = policy_of_case(target)
+        values["priority"] = case.priority
+        if target.status == "dispatched" and target.ack_due_at is not None:
+            values["ack_due_at"] = min(
+                target.ack_due_at, policy.ack_deadline(case.priority, tx.now)
+            )
+    if not await transition(tx.session, target, MERGEABLE, **values):
+        raise RuntimeError("the case to merge into moved in this transaction")
+    for row in rows:
+        tx.session.add(
+            CaseReporter(
+                case_id=target.id,
+                reporter_id=row.reporter_id,
+                reporter_name=row.reporter_name,
+                source_chat_id=row.source_chat_id,
+                source_message_id=row.source_message_id,
+                text=row.text,
+                lon=row.lon,
+                lat=row.lat,
+                at=row.at,
+                signature=row.signature,
+            )
         )
+        add_event(
+            tx.session,
+            target,
+            "merged",
+            tx.now,
+            actor_id=row.reporter_id,
+            actor_name=row.reporter_name,
+            to_status=target.status,
+            unit_id=target.current_unit_id,
+            note=row.text,
+        )
+    tx.deadlines.append((target.id, target.next_due_at))
+    first = rows[0] if rows else None
+    if first is not None:
+        from handlers.intake import Report
+
+        report = Report(
+            reporter_id=first.reporter_id,
+            reporter_name=first.reporter_name,
+            chat_id=first.source_chat_id,
+            message_id=first.source_message_id,
+            text=first.text,
+        )
+        await tell_holder(tx, target, report, raised=raised, why="worse")
+    await refresh_cards(tx, target)
+    if event.callback_message_id is not None:
+        unit = tx.org.units.get(case.current_unit_id)
+        status = tx.r.render("status_merged", who=person.name, at=tx.now, target=target.number)
+        await tx.send(
+            OutgoingMessage(
+                key=f"case:{case.id}:v{case.version}:card-edit",
+                chat_id=event.chat_id,
+                text=render_card(tx.r, tx.org, case, unit, status_line=status),
+                buttons=case_buttons(tx.r, case, ()),
+                edit_message_id=event.callback_message_id,
+                case_id=case.id,
+            )
+        )
+    unit = tx.org.units.get(target.current_unit_id)
+    await notify_reporters(
+        tx,
+        case,
+        "case_merged_by_staff",
+        "merged-by-hand",
+        case_into=target,
+        category=tx.r.label("category", target.category),
+        status=tx.r.label("status", target.status),
+        unit_name=unit.name if unit else "",
     )
-
-
-__all__ = ["OPEN_STATUSES", "add_reporter", "find_duplicate", "merge_into"]
+    return Reply(alert=tx.r.render("alert_merged", number=case.number, target=target.number))

@@ -21,10 +21,34 @@ from templates.render import Renderer
 
 ACTIONS_OPEN = ("ack", "resolve", "return", "escalate", "recat")
 ACTIONS_ACKED = ("resolve", "return", "escalate", "recat")
+CARD_TEXT_MAX = 300
+"""Characters of the report a card shows whole; a longer letter shows its start and a
+「全文」 button, because a 3,000-character letter would bury the buttons and the deadline."""
+CARD_SUMMARY = 200
+"""Characters of a long letter's start shown on the card."""
+
+
+def has_more_text(case: Case) -> bool:
+    """Whether some of what residents wrote is not on the card (a long letter, or a merged
+    report quoted short): then the card offers 全文."""
+    return (
+        len(case.text) > CARD_TEXT_MAX
+        or any(
+            int(extra.get("length", 0)) > len(str(extra.get("text", "")))
+            for extra in case.extra_reports
+        )
+        or case.reporter_count > len(case.extra_reports) + 1
+    )
 
 
 def case_buttons(r: Renderer, case: Case, actions: tuple[str, ...]) -> list[list[Button]]:
-    buttons = [(r.label("button", a), f"c:{case.id}:{a}") for a in actions]
+    """The card's buttons: the actions, then 全文 and 合并 where they apply."""
+    extra = list(actions)
+    if actions and case.duplicate_hint:
+        extra.append("merge")
+    if has_more_text(case):
+        extra.append("full")
+    buttons = [(r.label("button", a), f"c:{case.id}:{a}") for a in extra]
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
@@ -54,15 +78,25 @@ def render_card(
         assignee = org.person(case.assignee_id)
         workers = [assignee] if assignee is not None else workers
     unit_name = unit.name if unit is not None else ""
+    shown = shows_resident(org, unit, case)
+    text = case.text
+    summary = text if len(text) <= CARD_TEXT_MAX else text[:CARD_SUMMARY].rstrip() + "…"
     return r.render(
         "case_card",
         case=case,
+        summary=summary,
+        full_length=len(text) if summary != text else None,
+        extra_reports=[
+            {"name": e.get("name") if shown else None, "text": e.get("text", "")}
+            for e in case.extra_reports
+        ],
+        more_reports=max(0, case.reporter_count - 1 - len(case.extra_reports)),
         category=r.label("category", case.category),
         priority=r.label("priority", case.priority),
         level=r.label("level", case.level),
         unit_name=unit_name,
         place=place_of(org, case),
-        reporter=case.reporter_name if shows_resident(org, unit, case) else None,
+        reporter=case.reporter_name if shown else None,
         reason=r.label("reason", reason) if reason != "new" else None,
         workers=workers,
         status_line=status_line,
@@ -78,6 +112,14 @@ def open_actions(case: Case, acknowledged: bool = False) -> tuple[str, ...]:
     return actions
 
 
+def target_chat(case: Case, unit: UnitView | None) -> int | None:
+    """Where the unit holding a case hears of it: a grid case assigned on the rota goes to
+    the worker privately (就近派单), anything else to the unit's staff chat."""
+    if unit is not None and unit.id == case.grid_id and case.assignee_id is not None:
+        return case.assignee_id
+    return unit.chat_id if unit is not None else None
+
+
 class CaseNotifier:
     """The engine's `Notifier`: writes what the engine did to the right chats."""
 
@@ -85,10 +127,7 @@ class CaseNotifier:
         self.services = services
 
     def _target_chat(self, case: Case, unit: UnitView | None) -> int | None:
-        """A grid case assigned on the rota goes to the worker privately (就近派单)."""
-        if unit is not None and unit.id == case.grid_id and case.assignee_id is not None:
-            return case.assignee_id
-        return unit.chat_id if unit is not None else None
+        return target_chat(case, unit)
 
     async def case_reached(
         self, session: AsyncSession, case: Case, stop: Stop, now: datetime, reason: str

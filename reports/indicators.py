@@ -34,7 +34,9 @@ Definitions (also carried in every JSON report under "definitions"):
 - mtta_s / mttr_s: mean seconds from filing to the first acknowledgement / first
   resolution; mtta_p90_s / mttr_p90_s the 90th percentile (nearest rank). None when no case
   was acknowledged / resolved.
-- cases: the number of cases in scope.
+- cases: the number of cases in scope. A case a worker merged into another (合并: an
+  event of kind `merged_into`, status `duplicate`) is not counted anywhere: its reports
+  belong to the case it joined, which counts once.
 
 Every rate is None when its denominator is 0. `trace` gives, per figure, the case numbers
 of the numerator and the denominator (for times: the cases averaged).
@@ -91,7 +93,8 @@ DEFINITIONS: dict[str, str] = {
     "mttr_s": "mean seconds from filing to the first resolution",
     "mtta_p90_s": "90th percentile (nearest rank) of the same",
     "mttr_p90_s": "90th percentile (nearest rank) of the same",
-    "cases": "number of cases in scope",
+    "cases": "number of cases in scope; a case merged into another (event merged_into) is "
+    "not counted, its reports belong to the case it joined",
     "trace": "per figure, the case numbers of its numerator and denominator",
     "score": "综合评价 0-100: weighted mean of ack_in_time 25, resolved_in_time 25, "
     "satisfaction 25, closure 15, 1-reopen 5, 1-return 5; missing parts are skipped and "
@@ -243,6 +246,7 @@ class CaseFacts:
     reopened: bool
     returned: bool
     judgements: tuple[bool, ...]  # True: 满意 or 基本满意
+    merged: bool = False  # merged into another case (合并): counted there, not here
 
 
 def facts_of(record: CaseRecord) -> CaseFacts:
@@ -252,7 +256,7 @@ def facts_of(record: CaseRecord) -> CaseFacts:
     first_resolve: EventRow | None = None
     ack_missed = ack_missed_first = False  # any miss / a miss before the first ack
     resolve_missed = resolve_missed_first = False
-    closed = reopened = returned = False
+    closed = reopened = returned = merged = False
     judgements: list[bool] = []
     for e in record.events:
         kind = e.kind
@@ -278,6 +282,8 @@ def facts_of(record: CaseRecord) -> CaseFacts:
                 judgements.append(False)
         elif kind == "returned":
             returned = True
+        elif kind == "merged_into":
+            merged = True
 
     def after(event: EventRow | None) -> float | None:
         if event is None:
@@ -296,6 +302,7 @@ def facts_of(record: CaseRecord) -> CaseFacts:
         reopened=reopened,
         returned=returned,
         judgements=tuple(judgements),
+        merged=merged,
     )
 
 
@@ -381,8 +388,10 @@ def _mean(pairs: Sequence[tuple[str, float]]) -> float | None:
 def compute(facts: Iterable[CaseFacts]) -> Indicators:
     """The indicators of a set of cases (see the module docstring for each definition).
 
-    One pass over the cases in number order fills every numerator and denominator."""
-    rows = sorted(facts, key=_number)
+    One pass over the cases in number order fills every numerator and denominator. A case
+    merged into another is left out: its residents' reports are part of the case it joined,
+    and counting both would count one problem twice."""
+    rows = sorted((f for f in facts if not f.merged), key=_number)
     numbers = tuple(f.number for f in rows)
     ack_ok: list[str] = []
     ack_decided: list[str] = []

@@ -10,7 +10,10 @@ GeoReport v2 (http://wiki.open311.org/GeoReport_v2) has two documents: the servi
   else `open`; status_notes = the lifecycle status and current level; agency_responsible =
   the name of the unit that has the case now; expected_datetime = the pending deadline
   (acknowledge if not yet acknowledged, else resolve); address = the grid's name;
-  description = the report text with phone numbers masked; media_url null.
+  description = the report text with phone numbers masked, followed by every other
+  resident's report merged into the case (合并), each on its own paragraph, masked the same
+  way, so that a platform reading the export sees every word residents wrote; a case a
+  worker merged into another names that case in status_notes; media_url null.
 
 Residents stay private: no reporter name or id is exported, and phone numbers in the text
 are masked whatever the org's settings (the text leaves the grid's chat by definition).
@@ -35,14 +38,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation.routing import OrgView
-from reports.indicators import CASE_COLUMNS, CaseRecord, record_of
-from storage.models import Case
+from reports.indicators import CASE_COLUMNS, EVENT_COLUMNS, CaseRecord, EventRow, record_of
+from storage.models import Case, CaseEvent
 from templates.render import Renderer
 from triage.categories import CATEGORY_INFO, Category, category_name
 from triage.keywords import CATEGORY_KEYWORDS
 from triage.llm import mask_phones
 
 CLOSED = ("closed", "duplicate", "rejected")
+SHOWN_EVENTS = ("merged", "merged_into")
+"""The events a request shows: other residents' reports, and where a duplicate went."""
 KEYWORDS_PER_SERVICE = 6
 
 
@@ -85,13 +90,20 @@ def request_of(record: CaseRecord, org: OrgView) -> dict[str, Any]:
     grid = org.units.get(record.grid_id)
     expected = record.ack_due_at if record.status == "dispatched" else None
     expected = expected or (record.resolve_due_at if record.status not in CLOSED else None)
+    notes = f"{r.label('status', record.status)} · {r.label('level', record.level)}"
+    description = [mask_phones(record.text)]
+    for event in record.events:
+        if event.kind == "merged" and event.note:
+            description.append(f"{r.label('event', 'merged')}: {mask_phones(event.note)}")
+        elif event.kind == "merged_into" and event.note:
+            notes += f" → {event.note}"
     return {
         "service_request_id": record.number,
         "status": "closed" if record.status in CLOSED else "open",
-        "status_notes": f"{r.label('status', record.status)} · {r.label('level', record.level)}",
+        "status_notes": notes,
         "service_name": category_name(record.category, org.language),
         "service_code": record.category,
-        "description": mask_phones(record.text),
+        "description": "\n\n".join(description),
         "agency_responsible": unit.name if unit else record.current_unit_id,
         "service_notice": None,
         "requested_datetime": _iso(record.created_at),
@@ -217,8 +229,9 @@ def parse_query(params: Mapping[str, str], now: datetime, timezone: str) -> Requ
 
 
 async def find_requests(session: AsyncSession, query: RequestQuery) -> list[CaseRecord]:
-    """The cases a query asks for, newest first, at most `MAX_REQUESTS` (without their
-    events: a request does not show them)."""
+    """The cases a query asks for, newest first, at most `MAX_REQUESTS`, each with only
+    the events a request shows (the reports merged into it, the case it was merged into),
+    read in one second query."""
     stmt = select(*CASE_COLUMNS)
     if query.ids:
         stmt = stmt.where(Case.number.in_(query.ids))
@@ -235,7 +248,17 @@ async def find_requests(session: AsyncSession, query: RequestQuery) -> list[Case
             stmt = stmt.where(Case.status.not_in(CLOSED))
     stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_REQUESTS)
     conn = await session.connection()
-    return [record_of(row) for row in (await conn.execute(stmt)).all()]
+    rows = (await conn.execute(stmt)).all()
+    shown: dict[int, list[EventRow]] = {row.id: [] for row in rows}
+    if shown:
+        events = await conn.execute(
+            select(*EVENT_COLUMNS)
+            .where(CaseEvent.case_id.in_(list(shown)), CaseEvent.kind.in_(SHOWN_EVENTS))
+            .order_by(CaseEvent.case_id, CaseEvent.at, CaseEvent.id)
+        )
+        for event in events.all():
+            shown[event[0]].append(EventRow(*event[1:]))
+    return [record_of(row, tuple(shown[row.id])) for row in rows]
 
 
 def as_xml(root: str, item: str, rows: Sequence[Mapping[str, Any]]) -> bytes:

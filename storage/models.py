@@ -164,6 +164,15 @@ class Case(Base):
     return_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     assignee_id: Mapped[int | None] = mapped_column(ChatId, nullable=True)
     assignee_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The latest reports merged into the case (name, text, time), newest last, as the card
+    # shows them; a copy of the newest `case_reporters` rows kept on the case so that every
+    # card rendered anywhere (a climb in the scheduler's batch, too) shows them without a
+    # query. The reporters table holds every one of them.
+    extra_reports: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    # The number of an open case this one may duplicate, too unsure to merge: the card
+    # links it with a one-tap 合并 (the button names no target, so it carries no authority
+    # of its own).
+    duplicate_hint: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     __table_args__ = (
         Index("ix_cases_ack_due", "status", "ack_due_at"),
@@ -189,6 +198,9 @@ class CaseReporter(Base):
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What problem at what place the report is about (triage.problems.Signature as JSON),
+    # worked out once when it arrives so that duplicate matching never re-reads old texts.
+    signature: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class TriageCorrection(Base):
@@ -254,6 +266,9 @@ class Outbox(Base):
     # bundle instead of on its own; `bundle_button` keeps it actionable there.
     bundle_line: Mapped[str | None] = mapped_column(Text, nullable=True)
     bundle_button: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    # What a bundle line stands for, for the bundle's header: "call" (a card), "alert" (a
+    # leader's escalation alert) or "receipt" (a resident's 已受理 in a residents' group).
+    bundle_kind: Mapped[str | None] = mapped_column(String(8), nullable=True)
     # A member (status "bundled") points at its bundle, itself an outbox row of kind
     # "bundle" whose text is rebuilt from its members at each delivery.
     bundle_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

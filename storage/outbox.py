@@ -53,6 +53,9 @@ class OutgoingMessage:
     case_id: int | None = None
     bundle_line: str | None = None
     bundle_button: Button | None = None
+    # What the line stands for in a bundle's header: "call", "alert" or "receipt"; a line
+    # with a button is a call, one without an alert, unless said otherwise.
+    bundle_kind: str | None = None
     # A picture (PNG or JPEG bytes: a /stats chart); `text` is then its caption.
     photo: bytes | None = None
 
@@ -92,10 +95,11 @@ def card_bundle_line(card_text: str, number: str, report: str) -> str:
 
 async def _bundle_fields(
     session: AsyncSession, message: OutgoingMessage
-) -> tuple[str | None, list[str] | None]:
-    """The bundle line and button of a message: given, derived for a case card, or none."""
+) -> tuple[str | None, list[str] | None, str | None]:
+    """The bundle line, button and kind of a message: given, derived for a case card, or
+    none."""
     if message.bundle_line == "" or message.edit_message_id is not None or message.photo:
-        return None, None
+        return None, None, None
     line, button = message.bundle_line, message.bundle_button
     if message.case_id is not None and (line is None or button is None):
         ack = f"c:{message.case_id}:ack"
@@ -108,8 +112,9 @@ async def _bundle_fields(
                 if button is None:
                     button = (f"{label} {case.number}", ack)
     if line is None:
-        return None, None
-    return line, list(button) if button is not None else None
+        return None, None, None
+    kind = message.bundle_kind or ("call" if button is not None else "alert")
+    return line, list(button) if button is not None else None, kind
 
 
 def _content(message: OutgoingMessage) -> dict[str, Any]:
@@ -131,7 +136,7 @@ async def enqueue(
 ) -> None:
     """Insert unless a message with the same key exists; never raises on a duplicate, so the
     surrounding transaction stays usable on PostgreSQL. Due at once unless `not_before`."""
-    bundle_line, bundle_button = await _bundle_fields(session, message)
+    bundle_line, bundle_button, bundle_kind = await _bundle_fields(session, message)
     values = {
         "dedupe_key": message.key,
         "created_at": now,
@@ -147,6 +152,7 @@ async def enqueue(
         "platform_message_ids": [],
         "bundle_line": bundle_line,
         "bundle_button": bundle_button,
+        "bundle_kind": bundle_kind,
         "bundle_rev": 0,
         "bundle_open": False,
     }

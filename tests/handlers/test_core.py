@@ -56,9 +56,22 @@ async def test_a_10000_character_report_is_refused_and_files_nothing(
     core = core_for(sessions, org_view, clock)
     await core.handle(resident_says("路灯坏了" * 2500))
     assert await outbox_texts(sessions) == [
-        "报告太长了（10000 字），请精简到 2000 字以内后重新发送。"
+        "这条消息有 10000 字，超过了本平台一条消息的上限（4096 字），没有受理。"
+        "请分成几条、每条 4096 字以内发送，或用 /report 分段补充；已写的内容请先自行保存。"
     ]
     assert (await counts(sessions))[:2] == (0, 0)
+
+
+async def test_a_letter_as_long_as_one_message_is_filed_whole(
+    sessions: async_sessionmaker[AsyncSession], org_view: OrgView, clock: FakeClock
+) -> None:
+    core = core_for(sessions, org_view, clock)
+    letter = "宝玉直小区3栋门口的路灯坏了两个月，晚上老人出门看不见路。" * 140
+    assert len(letter) == 4060
+    await core.handle(resident_says(letter))
+    async with sessions() as session:
+        case = (await session.execute(select(Case))).scalar_one()
+    assert case.text == letter
 
 
 async def test_a_redelivered_update_changes_nothing(

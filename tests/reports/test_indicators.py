@@ -200,3 +200,15 @@ def test_empty_sets_and_percentiles() -> None:
     assert p90([5.0]) == 5.0
     assert p90([float(i) for i in range(1, 11)]) == 9.0  # ceil(9.0) = 9th of 10
     assert p90([float(i) for i in range(1, 12)]) == 10.0  # ceil(9.9) = 10th of 11
+
+
+def test_a_case_merged_into_another_counts_once() -> None:
+    # 合并: the duplicate's residents are now in the case it joined; counting the duplicate
+    # too would count one problem twice, and its stopped clocks would look like a miss.
+    kept = facts_of(record([(1, "merged", 7002, "路灯还是坏的"), (2, "acknowledged", 5001, None)]))
+    gone = facts_of(record([(1, "merged_into", 5001, "HZ-2026-000001")]))
+    assert not kept.merged and gone.merged
+    indicators = compute([kept, gone])
+    assert indicators.cases == 1
+    assert indicators.fractions["ack_in_time_rate"].denominator == ("HZ-2026-000009",)
+    assert indicators.trace()["cases"] == {"cases": ["HZ-2026-000009"]}

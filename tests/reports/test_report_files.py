@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.cli import main
 from escalation.routing import OrgView
 from reports import open311
-from reports.indicators import REQUIRED_KEYS, load_records
+from reports.indicators import REQUIRED_KEYS, EventRow, load_records
 from reports.periods import parse_period
 from reports.report import Report, load_report, write_csv, write_html, write_json
 from storage.db import create_engine, migrate, sessionmaker
@@ -209,3 +210,36 @@ def test_cli_report_and_export(tmp_path: Path, org_config: OrgConfig) -> None:
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 6 and rows[0]["service_request_id"] == number(1)
+
+
+async def test_open311_carries_every_merged_report_masked(
+    filled: tuple[async_sessionmaker[AsyncSession], OrgView],
+) -> None:
+    """A platform reading the export sees every resident's words, not only the first's."""
+    maker, org = filled
+    async with maker() as session:
+        first = (await load_records(session))[0]
+    at = first.created_at
+    merged = dataclasses.replace(
+        first,
+        text="3栋门口路灯坏了",
+        events=(
+            EventRow(at, "filed", None, None, None),
+            EventRow(at, "merged", 7002, None, f"三号楼下那盏灯不亮，电话 {PHONE}"),
+            EventRow(at, "merged", 7003, None, "快递柜旁边的灯黑了一周"),
+        ),
+    )
+    duplicate = dataclasses.replace(
+        first,
+        status="duplicate",
+        events=(EventRow(at, "merged_into", 5001, None, "HZ-2026-000001"),),
+    )
+    request, gone = open311.requests([merged, duplicate], org)
+    assert request["description"] == (
+        "3栋门口路灯坏了\n\n合并（又一位居民反映）: 三号楼下那盏灯不亮，电话 [phone]"
+        "\n\n合并（又一位居民反映）: 快递柜旁边的灯黑了一周"
+    )
+    assert gone["status"] == "closed"
+    assert gone["status_notes"].endswith("→ HZ-2026-000001")
+    csv_text = open311.cases_csv([merged], org)
+    assert "快递柜旁边的灯黑了一周" in csv_text and PHONE not in csv_text

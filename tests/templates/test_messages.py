@@ -27,6 +27,8 @@ def sample_context() -> dict[str, Any]:
         status="dispatched",
         ack_due_at=NOW,
         resolve_due_at=NOW,
+        duplicate_hint="HZ-2026-000002",
+        reporter_count=3,
     )
     event = SimpleNamespace(
         at=NOW, kind="escalated", to_level="community", actor_name=EVIL, note="manual"
@@ -74,6 +76,19 @@ def sample_context() -> dict[str, Any]:
         "kind": "ack",
         "rating": "满意",
         "cases": [],
+        # merged reports, full text and receipts: handlers/merge.py, full_text.py, intake.py
+        "summary": EVIL,
+        "full_length": 4000,
+        "extra_reports": [{"name": EVIL, "text": EVIL}],
+        "more_reports": 2,
+        "reports": [SimpleNamespace(at=NOW, name=EVIL, text=EVIL)],
+        "case_into": SimpleNamespace(number="HZ-2026-000002"),
+        "target": "HZ-2026-000002",
+        "text": EVIL,
+        "raised": True,
+        "why": "count",
+        "merged": True,
+        "receipts": 3,
         # /stats: handlers/stats.py
         "scope": EVIL,
         "period": EVIL,
