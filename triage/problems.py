@@ -62,6 +62,7 @@ OBJECTS: Final[Mapping[str, tuple[str, ...]]] = _table(
     drain: 下水道 | 排水沟 | 雨水篦 | 排水口 | 沙井 | 渠道堵 | 水渠 | 明渠 | 暗渠 | 沟渠 | drain |
         sewer | gutter
     water_outage: 停水 | 没水 | 断水 | 水压低 | 水压小 | 水压不足 | 水很小 | 没有自来水 | 自来水停 |
+        没有水 | 一滴水都没有 | 一滴水也没有 | 不出水 | 水出不来 |
         no water | water cut | water outage | low water pressure
     water_quality: 水质 | 水发黄 | 黄水 | 水浑 | 浑浊 | 自来水有异味 | 水有异味 | 锈水 |
         dirty water | brown water | tap water smells
@@ -94,8 +95,12 @@ OBJECTS: Final[Mapping[str, tuple[str, ...]]] = _table(
     lift: 电梯 | 升降梯 | lift | elevator
     leak: 漏水 | 渗水 | 天花渗 | 墙渗水 | 漏雨 | 滴水 | 返潮 | 水渍 | leak | leaking | seepage |
         dripping
-    fire_exit: 消防通道 | 安全出口 | 逃生通道 | 走火通道 | 疏散通道 | 消防栓 | 灭火器 | fire exit |
-        fire escape | fire lane | fire hydrant | extinguisher
+    fire_lane: 消防通道 | 消防车道 | 生命通道 | fire lane | fire access
+    fire_exit: 安全出口 | 逃生通道 | 走火通道 | 疏散通道 | 逃生门 | 安全门 | 走火梯 | fire exit |
+        fire escape | emergency exit
+    hydrant: 消防栓 | 消火栓 | 消防水带 | 消防箱 | 消防水管 | 喷淋 | fire hydrant | hydrant |
+        sprinkler
+    extinguisher: 灭火器 | 灭火筒 | extinguisher
     ebike_charging: 飞线充电 | 电动车充电 | 电瓶车充电 | 楼道充电 | 充电 | 电动车进楼 | 电瓶 |
         e-bike charging | ebike charging | charging scooters | charging e-bikes
     structure_danger: 围墙 | 墙体 | 墙裂 | 倒塌 | 危墙 | 危房 | 外墙脱落 | 墙皮脱落 | 瓷砖脱落 |
@@ -125,9 +130,10 @@ OBJECTS: Final[Mapping[str, tuple[str, ...]]] = _table(
 
 _PLACE_SPOTS: Final[Mapping[str, tuple[str, ...]]] = _table(
     """
-    garage: 地下车库 | 车库 | 停车场 | 地库 | car park | parking garage | garage
+    garage: 地下车库 | 车库 | 停车场 | 地库 | 负一楼 | 负一层 | 负二楼 | 负二层 | 地下室 |
+        car park | parking garage | garage | basement
     playground: 游乐场 | 儿童乐园 | 滑梯 | playground
-    rooftop: 天台 | 楼顶 | 屋顶 | rooftop | roof
+    rooftop: 天台 | 楼顶 | 屋顶 | 顶楼 | 顶层 | 最上面一层 | 最高层 | rooftop | roof | top floor
     square: 广场 | square | plaza
     court: 篮球场 | 球场 | basketball court
     market: 菜市场 | 农贸市场 | 市场 | wet market | market
