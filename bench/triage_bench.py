@@ -34,9 +34,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from bench.sections import cpu_model, replace_section, verdict
+
+if TYPE_CHECKING:  # imported inside run(): the memory probe measures the import itself
+    from triage.classifier import Classifier
+    from triage.dataset import Example
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 BENCHMARKS: Final = ROOT / "BENCHMARKS.md"
@@ -74,6 +78,10 @@ class Accuracy:
     urgent_recall: float
     urgent_precision: float
     calibration_error: float
+    category_accuracy: float
+    reports: int
+    lost: int
+    """Reports judged chatter: never filed, the worst mistake the classifier can make."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,7 @@ class Results:
     memory: Memory
     model_bytes: int
     accuracy: Accuracy
+    heldout: Accuracy
     cpu: int | None
 
 
@@ -187,6 +196,28 @@ def _percentile(sorted_values: Sequence[float], fraction: float) -> float:
     return sorted_values[index]
 
 
+def _accuracy(examples: Sequence[Example], classifier: Classifier) -> Accuracy:
+    from triage.evaluate import evaluate
+
+    report = evaluate(examples, classifier)
+    lost = sum(
+        count
+        for (truth, predicted), count in report.confusion.items()
+        if truth != "chatter" and predicted == "chatter"
+    )
+    return Accuracy(
+        examples=report.total,
+        category_macro_f1=report.category_macro_f1,
+        report_f1=report.report.f1,
+        urgent_recall=report.urgent.recall if report.urgent else 0.0,
+        urgent_precision=report.urgent.precision if report.urgent else 0.0,
+        calibration_error=report.calibration_error or 0.0,
+        category_accuracy=report.category_accuracy,
+        reports=report.reports,
+        lost=lost,
+    )
+
+
 def run(seconds: float = 3.0) -> Results:
     """Measure everything; ``seconds`` is the minimum duration of the throughput loop."""
     memory = _measure_memory()
@@ -229,18 +260,10 @@ def run(seconds: float = 3.0) -> Results:
     timings = passes[len(passes) // 2]
     cpu_times.sort()
 
-    from triage.dataset import CORPUS_DIR, read_jsonl
-    from triage.evaluate import evaluate
+    from triage.dataset import CORPUS_DIR, heldout_files, read_jsonl
 
-    report = evaluate(read_jsonl(CORPUS_DIR / "test.jsonl"), classifier)
-    accuracy = Accuracy(
-        examples=report.total,
-        category_macro_f1=report.category_macro_f1,
-        report_f1=report.report.f1,
-        urgent_recall=report.urgent.recall if report.urgent else 0.0,
-        urgent_precision=report.urgent.precision if report.urgent else 0.0,
-        calibration_error=report.calibration_error or 0.0,
-    )
+    accuracy = _accuracy(read_jsonl(CORPUS_DIR / "test.jsonl"), classifier)
+    heldout = _accuracy([e for p in heldout_files() for e in read_jsonl(p)], classifier)
 
     huge = ("楼下路灯坏了，" * 20_000)[:100_000]
     t0 = time.perf_counter_ns()
@@ -260,6 +283,7 @@ def run(seconds: float = 3.0) -> Results:
         memory=memory,
         model_bytes=MODEL_PATH.stat().st_size,
         accuracy=accuracy,
+        heldout=heldout,
         cpu=cpu,
     )
 
@@ -269,6 +293,7 @@ def render(results: Results, today: dt.date | None = None) -> str:
     day = (today or dt.date.today()).isoformat()
     m = results.memory
     a = results.accuracy
+    h = results.heldout
     pinned = f"pinned to CPU {results.cpu}" if results.cpu is not None else "not pinned"
     lines = [
         SECTION,
@@ -298,18 +323,25 @@ def render(results: Results, today: dt.date | None = None) -> str:
         f"| memory added by import + load | {m.loaded_mb - m.baseline_mb:.1f} MB | | |",
         f"| cold start: import, load, first answer | {m.load_seconds * 1000:.0f} ms | | |",
         "",
-        f"Accuracy on the held-out split (`triage/corpus/test.jsonl`, {a.examples} examples; "
-        "the same figures `gridcall triage eval` prints and `tests/triage/test_targets.py` "
-        "enforces):",
+        "Accuracy on two held-out sets: the internal split (`triage/corpus/test.jsonl`, "
+        "a fifth of the training material by a hash of the text; what "
+        "`tests/triage/test_targets.py` enforces) and `triage/corpus/heldout/` (letters "
+        "written in separate sittings, in other provinces and registers, never trained on "
+        "or read to tune a rule; see `triage/corpus/SOURCES.md`):",
         "",
-        "| measure | result | target | |",
+        "| measure | internal split | heldout/ | target |",
         "|---|---|---|---|",
-        f"| category macro-F1, reports only | {a.category_macro_f1:.3f} | ≥ 0.90 "
-        f"| {verdict(a.category_macro_f1 >= 0.90)} |",
-        f"| report-vs-chatter F1 | {a.report_f1:.3f} | ≥ 0.95 | {verdict(a.report_f1 >= 0.95)} |",
-        f"| urgent recall | {a.urgent_recall:.3f} | ≥ 0.95 | {verdict(a.urgent_recall >= 0.95)} |",
-        f"| urgent precision | {a.urgent_precision:.3f} | | |",
-        f"| confidence calibration error (ECE) | {a.calibration_error:.3f} | | |",
+        f"| examples (reports) | {a.examples} ({a.reports}) | {h.examples} ({h.reports}) | |",
+        f"| category accuracy, reports only | {a.category_accuracy:.3f} "
+        f"| {h.category_accuracy:.3f} | ≥ 0.92 |",
+        f"| category macro-F1, reports only | {a.category_macro_f1:.3f} "
+        f"| {h.category_macro_f1:.3f} | ≥ 0.90 |",
+        f"| report-vs-chatter F1 | {a.report_f1:.3f} | {h.report_f1:.3f} | ≥ 0.95 |",
+        f"| reports judged chatter (lost) | {a.lost} | {h.lost} | 0 |",
+        f"| urgent recall | {a.urgent_recall:.3f} | {h.urgent_recall:.3f} | ≥ 0.95 |",
+        f"| urgent precision | {a.urgent_precision:.3f} | {h.urgent_precision:.3f} | |",
+        f"| confidence calibration error (ECE) | {a.calibration_error:.3f} "
+        f"| {h.calibration_error:.3f} | |",
         "",
     ]
     return "\n".join(lines)

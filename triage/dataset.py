@@ -1,6 +1,8 @@
 """The labelled corpus: reading and checking it, and the fixed train/test split.
 
-Examples are written by hand in ``triage/corpus/src/*.jsonl``, one JSON object a line::
+Examples are written by hand in ``triage/corpus/src/*.jsonl`` and
+``triage/corpus/letters/*.jsonl`` (``corpus/GUIDE.md`` says how, ``corpus/SOURCES.md`` by
+whom), one JSON object a line::
 
     {"text": "...", "label": "municipal", "priority": "normal", "form": "zh",
      "accept": ["housing"]}
@@ -30,7 +32,8 @@ from typing import Any, Final
 from triage.categories import Category, Priority
 
 CORPUS_DIR: Final = Path(__file__).resolve().parent / "corpus"
-"""The corpus shipped with the code: ``src/`` by hand, ``train.jsonl``/``test.jsonl`` split."""
+"""The corpus shipped with the code: ``src/`` and ``letters/`` by hand, ``train.jsonl`` and
+``test.jsonl`` split from them, ``heldout/`` for evaluation only."""
 
 CHATTER: Final = "chatter"
 REPORT_LABELS: Final = tuple(category.value for category in Category)
@@ -169,9 +172,20 @@ def read_jsonl(path: Path, *, strict: bool = True) -> list[Example]:
     return list(iter_jsonl(path, strict=strict))
 
 
+SOURCE_DIRS: Final = ("src", "letters")
+"""Where the training material is: the first short reports and the letters (see
+``corpus/SOURCES.md``). ``heldout/`` and ``duplicates/`` are evaluation only and never read
+here, so that what measures the model cannot leak into it."""
+
+
 def source_files(corpus_dir: Path = CORPUS_DIR) -> list[Path]:
-    """The hand-written files, in name order so that every run reads them alike."""
-    return sorted((corpus_dir / "src").glob("*.jsonl"))
+    """The hand-written files, folder by folder in name order, so every run reads them alike."""
+    return [path for name in SOURCE_DIRS for path in sorted((corpus_dir / name).glob("*.jsonl"))]
+
+
+def heldout_files(corpus_dir: Path = CORPUS_DIR) -> list[Path]:
+    """The evaluation sets written apart from everything the model is trained on."""
+    return sorted((corpus_dir / "heldout").glob("*.jsonl"))
 
 
 def text_key(text: str) -> str:
@@ -213,7 +227,7 @@ def split_examples(examples: Iterable[Example]) -> Split:
 
 
 def load_sources(corpus_dir: Path = CORPUS_DIR) -> list[Example]:
-    """Every example of ``corpus_dir/src/*.jsonl``, file by file in name order."""
+    """Every example of the source files (:func:`source_files`), file by file."""
     examples: list[Example] = []
     for path in source_files(corpus_dir):
         examples.extend(iter_jsonl(path))

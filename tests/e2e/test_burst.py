@@ -101,3 +101,53 @@ async def test_a_grid_chat_the_bot_was_removed_from_passes_the_case_up_at_once(
     community = h.server.bot_messages(-1001002)
     assert community and "HZ-2026-000001" in community[0].plain_text
     assert h.server.bot_messages(GRID) == []
+
+
+KINDS = (
+    "{n}栋门口的路灯坏了，晚上一片黑",
+    "{n}栋楼下的井盖松了，踩上去咣当响",
+    "{n}栋一楼餐馆油烟直往楼上窜",
+    "{n}栋楼道声控灯不亮了",
+    "{n}栋电梯停在半层不动了",
+    "{n}栋楼顶漏雨，顶楼天花板在滴水",
+    "{n}栋门口垃圾桶满了没人清",
+    "{n}栋旁边有人摆摊占道",
+    "{n}栋外墙瓷砖松动快掉下来了",
+    "{n}栋楼道里有人飞线给电动车充电",
+    "{n}栋前面的消防通道被车堵了",
+    "{n}栋一楼的灭火器过期了",
+    "{n}栋地下车库积水很深",
+    "{n}栋旁边工地晚上施工太吵",
+    "{n}栋楼下有流浪狗咬人",
+    "{n}栋家里停水一整天了",
+    "{n}栋旁边的树枝快压到电线了",
+    "{n}栋垃圾房老鼠很多",
+    "{n}栋门口的护栏断了",
+    "{n}栋楼下僵尸车停了半年",
+)
+
+
+async def test_two_hundred_distinct_reports_in_a_minute_stay_two_hundred_cases(
+    database_url: str, org_config: OrgConfig
+) -> None:
+    """The real duplicate rules, Telegram's real limits: 20 problems at 10 buildings in one
+    minute are 200 problems, and every resident hears back within a minute — the receipts
+    are bundled, one message per turn of the group's slot, and nothing is refused."""
+    async with Harness(org_config, database_url, limits=True) as h:
+        for i in range(200):
+            h.server.add_user(8000 + i, f"居民{i + 1}")
+            h.server.state.chats[RESIDENTS_CHAT].members.add(8000 + i)
+        for i in range(200):
+            text = KINDS[i % 20].format(n=i // 20 + 1)
+            await h.say(8000 + i, RESIDENTS_CHAT, f"@gridcall_bot {text}")
+            await h.advance(timedelta(seconds=0.3))
+        await h.advance(timedelta(seconds=60 - 200 * 0.3))  # a minute after the first report
+        assert h.app is not None
+        async with h.app.sessions() as session:
+            numbers = list((await session.execute(select(Case.number))).scalars())
+        assert len(numbers) == 200
+        receipts = h.texts(RESIDENTS_CHAT)
+        told = {n for text in receipts for n in NUMBER.findall(text)}
+        assert told == set(numbers), "every resident has their case number within the minute"
+        assert len(receipts) < 40  # bundled: a message per slot, not one per report
+        assert h.server.flood_rejections == 0

@@ -18,6 +18,7 @@ from triage.dataset import (
     CorpusError,
     Example,
     dump_jsonl,
+    heldout_files,
     is_test,
     load_sources,
     parse_example,
@@ -186,3 +187,18 @@ def test_loose_files_accept_label_lists_and_missing_fields(tmp_path: Path) -> No
     assert example.label == "safety"
     assert example.acceptable == {"safety", "municipal"}
     assert example.priority == "" and example.form == ""
+
+
+def test_the_held_out_sets_never_reach_training(train: list[Example], test: list[Example]) -> None:
+    """heldout/ measures the model; a text of it in the split would measure the model on
+    what it learned."""
+    files = heldout_files()
+    assert [path.name for path in files] == ["A.jsonl", "B.jsonl", "C.jsonl"]
+    assert not set(files) & set(source_files())
+    trained = {text_key(example.text) for example in (*train, *test)}
+    held = [example for path in files for example in read_jsonl(path)]
+    assert len(held) >= 700
+    assert {example.label for example in held} == set(LABELS)
+    # A chat line as short as 收到 or 👍👍👍 is in every group; a sentence is not.
+    leaked = [e.text[:40] for e in held if len(e.text) > 12 and text_key(e.text) in trained]
+    assert leaked == []
