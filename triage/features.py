@@ -10,7 +10,7 @@ Before cutting, common Cantonese words are folded into their Mandarin twins
 (:func:`fold_cantonese`), so that a Cantonese report shares its pieces with the Mandarin
 ones. Every n-gram counts once, and the n-gram block is scaled to unit length so that a
 long message is not more certain merely for being long. The rule features (lexicon sums
-per category, concept groups, cue kinds, links, phone numbers, emoji, length) are added
+per category, concept groups, cue kinds, links, phone numbers, emoji) are added
 unscaled: they carry knowledge the corpus is too small to teach, and the model learns how
 far to trust them.
 
@@ -187,13 +187,6 @@ def text_features(text: str) -> set[str]:
     return grams
 
 
-def _length_bucket(length: int) -> str:
-    for limit in (2, 4, 8, 16, 32, 64, 128):
-        if length <= limit:
-            return str(limit)
-    return "long"
-
-
 def features(norm: Normalized, signals: Signals) -> dict[str, float]:
     """All features of one message, name to value; absent names are zero."""
     grams = text_features(norm.text)
@@ -224,7 +217,12 @@ def features(norm: Normalized, signals: Signals) -> dict[str, float]:
         out["M:exclaim"] = 1.0
     if exclaims >= 2:  # "!!" is alarm more often than cheer
         out["M:exclaims"] = 1.0
-    out["M:len" + _length_bucket(norm.content_length)] = 1.0
+    # No feature says how long the message is: with a corpus of long letters and short
+    # chat lines, length alone taught the model that a short report ("6号楼路面塌陷") is
+    # chatter. Length may never decide (corpus/GUIDE.md writes long chatter for that reason).
+    # One constant feature instead, so that a message of nothing but rare pieces (an emoji
+    # seen once) still has one the model knows.
+    out["M:message"] = 1.0
     return out
 
 

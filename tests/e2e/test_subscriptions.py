@@ -293,7 +293,9 @@ async def test_a_flood_of_climbs_reaches_a_leader_as_one_bundle(limited: Harness
     assert len(alerts) == 2, [m.plain_text for m in alerts]
     assert alerts[0].plain_text.startswith("🔔 超时未签收，自动提级\nHZ-2026-000001")
     bundle = alerts[1]
-    categories = ("市政设施", "市政设施", "城市管理", "市政设施", "市政设施", "安全生产与消防")
+    # 树枝压到电线 is a hazard to the classifier (safety); the bundle shows what it decided.
+    categories = ("市政设施", "市政设施", "城市管理", "安全生产与消防", "市政设施")
+    categories += ("安全生产与消防",)
     categories += ("房屋物业",)
     numbers = [f"HZ-2026-{n:06d}" for n in range(2, 9)]
     assert bundle.plain_text == "\n".join(
