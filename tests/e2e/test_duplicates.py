@@ -108,7 +108,7 @@ async def test_a_danger_is_not_hidden_in_a_slower_case_and_a_doubt_is_one_tap(
     harness: Harness,
 ) -> None:
     h = harness
-    await h.say(CHEN, RESIDENTS_CHAT, "@gridcall_bot 北门的井盖有点松")
+    await h.say(CHEN, RESIDENTS_CHAT, "@gridcall_bot 北门井盖有点松，踩着会响，麻烦看看")
     # Same thing, same gate, but now someone fell in: its own urgent case, linked.
     await h.say(LIN, RESIDENTS_CHAT, "@gridcall_bot 北门井盖塌了，有个小孩掉下去受伤了！")
     assert h.texts(RESIDENTS_CHAT)[-1].startswith("已受理您的呼：HZ-2026-000002")

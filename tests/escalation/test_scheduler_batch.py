@@ -44,7 +44,7 @@ REPORTS = (
     "楼下餐馆油烟太大，噪音扰民",  # environment: that department has no chat
     "井盖丢了，晚上很危险",
     "小区门口有僵尸车长期占道",  # traffic
-    "楼道里有人给电动车充电",  # safety
+    "楼道里堆满了杂物，堵住了安全出口",  # safety
     "公司拖欠工资三个月了",  # livelihood
     "想咨询一下社区活动室开放时间",  # other
     "楼下垃圾堆了一个星期没人清",  # city management: acknowledged, then 督办
