@@ -202,3 +202,13 @@ def test_the_held_out_sets_never_reach_training(train: list[Example], test: list
     # A chat line as short as 收到 or 👍👍👍 is in every group; a sentence is not.
     leaked = [e.text[:40] for e in held if len(e.text) > 12 and text_key(e.text) in trained]
     assert leaked == []
+
+
+def test_the_writers_checker_knows_the_same_labels() -> None:
+    """scripts/check_corpus.py keeps its own copy (it runs without the virtual environment)."""
+    import runpy
+
+    checker = runpy.run_path(str(Path(__file__).parents[2] / "scripts" / "check_corpus.py"))
+    assert checker["LABELS"] == set(LABELS)
+    assert checker["PRIORITIES"] == set(PRIORITIES)
+    assert checker["FORMS"] == set(FORMS)
