@@ -183,6 +183,22 @@ def add_reporter(tx: Tx, case: Case, report: Report, sig: Signature | None = Non
     )
 
 
+def _merged_event(tx: Tx, case: Case, reporter_id: int, name: str, text: str) -> None:
+    """A resident's report joined ``case``: the timeline keeps who said it and every word
+    (the exports and /case read it from here)."""
+    add_event(
+        tx.session,
+        case,
+        "merged",
+        tx.now,
+        actor_id=reporter_id,
+        actor_name=name,
+        to_status=case.status,
+        unit_id=case.current_unit_id,
+        note=text,
+    )
+
+
 def extra_report(report: Report, at: Any) -> dict[str, Any]:
     """One merged report as the card shows it (see ``Case.extra_reports``)."""
     return {
@@ -227,17 +243,7 @@ async def merge_into(
     if not await transition(tx.session, case, MERGEABLE, **values):
         return False
     add_reporter(tx, case, report, sig)
-    add_event(
-        tx.session,
-        case,
-        "merged",
-        tx.now,
-        actor_id=report.reporter_id,
-        actor_name=report.reporter_name,
-        to_status=case.status,
-        unit_id=case.current_unit_id,
-        note=report.text,
-    )
+    _merged_event(tx, case, report.reporter_id, report.reporter_name, report.text)
     tx.deadlines.append((case.id, case.next_due_at))
     await tell_holder(tx, case, report, raised=raise_to is not None, why=why)
     await refresh_cards(tx, case)
@@ -438,17 +444,7 @@ async def merge_by_hand(tx: Tx, event: InboundEvent, case: Case, person: PersonV
                 signature=row.signature,
             )
         )
-        add_event(
-            tx.session,
-            target,
-            "merged",
-            tx.now,
-            actor_id=row.reporter_id,
-            actor_name=row.reporter_name,
-            to_status=target.status,
-            unit_id=target.current_unit_id,
-            note=row.text,
-        )
+        _merged_event(tx, target, row.reporter_id, row.reporter_name, row.text)
     tx.deadlines.append((target.id, target.next_due_at))
     first = rows[0] if rows else None
     if first is not None:
