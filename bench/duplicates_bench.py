@@ -4,19 +4,21 @@ Run from the repository root::
 
     .venv/bin/python -m bench.duplicates_bench      # or: bench/run duplicates
 
-The evaluation set, ``triage/corpus/duplicates/heldout.jsonl``, was written in its own
-sitting by a writer who saw neither the matching code nor the training corpus: 14
-scenarios in different settings (old and new estates, a village, a market street, a school,
-an industrial park, Hong Kong, Taipei and an expatriate compound), each a residents' group
-where several neighbours report several problems over a few hours. Reports of the same
-problem id are one case; everything else must stay apart. Scenario s14 is a burst of 200
-distinct reports (20 kinds of problem × 10 buildings) in one minute.
+The sets in ``triage/corpus/duplicates/`` were each written in their own sitting by a writer
+who saw neither the matching code nor the other sets (``SOURCES.md`` says how far the rules'
+author has read each; :data:`SETS` says it again beside every figure). Each scenario is a
+residents' group — old and new estates, villages, a market street, a school, an industrial
+park, Hong Kong, Taipei, Taichung — where several neighbours report several problems over a
+few hours. Reports of the same problem id are one case; everything else must stay apart.
+Scenario s14 of ``heldout.jsonl`` is a burst of 200 distinct reports (20 kinds of problem ×
+10 buildings) in one minute.
 
 Each scenario is replayed in order through the bot's own decision: the report is classified
 (:func:`triage.classifier.classify`, addressed), its signature taken, and
 :func:`handlers.merge.judge` asked about every open case of the grid, the oldest ``SAME``
-winning, exactly as :func:`handlers.merge.find_duplicate` does; a report with no ``SAME``
-becomes a case. Then, over every pair of reports of a scenario:
+winning, or the only ``LIKELY`` (:func:`handlers.merge.pick`, as in
+:func:`handlers.merge.find_duplicate`); any other report becomes a case. Then, over every
+pair of reports of a scenario:
 
 * **precision** of "same case" = pairs the bot put together that are one problem / pairs the
   bot put together (target ≥ 0.98: a false merge hides a problem);
@@ -42,10 +44,10 @@ from typing import Any, Final
 from bench.sections import cpu_model, replace_section, verdict
 from escalation.policy import DEFAULT_POLICY, Policy
 from handlers.intake import Report
-from handlers.merge import judge
+from handlers.merge import judge, pick
 from storage.models import Case, CaseReporter
 from triage.classifier import classify
-from triage.problems import Verdict, signature
+from triage.problems import signature
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 DATA: Final = ROOT / "triage" / "corpus" / "duplicates" / "heldout.jsonl"
@@ -86,14 +88,12 @@ def replay(lines: list[dict[str, Any]], policy: Policy) -> Outcome:
         resident = int("".join(c for c in line["resident"] if c.isdigit()) or number)
         report = Report(reporter_id=resident, reporter_name="", chat_id=-1, message_id=number,
                         text=text)  # fmt: skip
-        same: int | None = None
-        hint: int | None = None
-        for index, open_case in enumerate(cases):
-            found = judge(open_case.case, open_case.rows, report, sig, triage, policy)
-            if found is Verdict.SAME and same is None:
-                same = index
-            elif found is Verdict.MAYBE:
-                hint = index
+        same, hint = pick(
+            [
+                (index, judge(open_case.case, open_case.rows, report, sig, triage, policy))
+                for index, open_case in enumerate(cases)
+            ]
+        )
         row = CaseReporter(reporter_id=resident, text=text, signature=sig.to_json())
         if same is None:
             case = Case(priority=str(triage.priority), reporter_count=1)
@@ -142,36 +142,61 @@ def _ratio(a: int, b: int) -> float:
     return a / b if b else 1.0
 
 
-def section(outcomes: list[Outcome], command: str) -> str:
-    chat = [o for o in outcomes if o.scenario != "s14"]
-    burst = next((o for o in outcomes if o.scenario == "s14"), None)
-    together = sum(o.together for o in chat)
-    right = sum(o.right for o in chat)
-    same = sum(o.same for o in chat)
+SETS: Final = (
+    ("heldout.jsonl", "s01–s07", "tuning: every missed pair read"),
+    ("heldout.jsonl", "s08–s13", "never read"),
+    ("heldout2.jsonl", "h01–h08", "never read"),
+    ("heldout3.jsonl", "t01–t07", "never read; written after the rules were fixed"),
+    ("dev.jsonl", "d01–d10", "tuning: read while writing the rules"),
+)
+"""Each evaluation set, the scenarios counted, and how far the rules' author saw it."""
+
+
+def _in(scenario: str, span: str) -> bool:
+    first, _, last = span.partition("–")
+    return first <= scenario <= last
+
+
+def _row(name: str, span: str, role: str, outcomes: list[Outcome]) -> str:
+    chosen = [o for o in outcomes if _in(o.scenario, span)]
+    together = sum(o.together for o in chosen)
+    right = sum(o.right for o in chosen)
+    same = sum(o.same for o in chosen)
+    linked = sum(o.hinted for o in chosen)
     precision, recall = _ratio(right, together), _ratio(right, same)
-    linked = sum(o.hinted for o in chat)
+    return (
+        f"| `{name}` {span} | {role} | {sum(o.reports for o in chosen)} "
+        f"| {precision:.3f} ({right}/{together}) {verdict(precision >= PRECISION_TARGET)} "
+        f"| {recall:.3f} ({right}/{same}) {verdict(recall >= RECALL_TARGET)} "
+        f"| {linked}/{same - right} |"
+    )
+
+
+def section(results: dict[str, list[Outcome]], command: str) -> str:
     today = dt.date.today().isoformat()
     lines = [
         HEADING,
         "",
         f"Measured {today} on {cpu_model()} ({platform.python_implementation()} "
-        f"{platform.python_version()}) with `{command}`, on "
-        "`triage/corpus/duplicates/heldout.jsonl` (written apart from the matching code; see "
-        "the benchmark's docstring). Pairs are pairs of reports within one scenario.",
+        f"{platform.python_version()}) with `{command}`, on the sets in "
+        "`triage/corpus/duplicates/`, each written by a writer who saw neither the matching "
+        "code nor the other sets (see the benchmark's docstring and `SOURCES.md`). Pairs are "
+        f"pairs of reports within one scenario. Targets: precision ≥ {PRECISION_TARGET}, "
+        f"recall ≥ {RECALL_TARGET}.",
         "",
-        "| figure | value | target | |",
-        "|---|---|---|---|",
-        f"| precision of “same case” (scenarios s01–s13) | {precision:.3f} ({right}/{together}) "
-        f"| ≥ {PRECISION_TARGET} | {verdict(precision >= PRECISION_TARGET)} |",
-        f"| recall of “same case” | {recall:.3f} ({right}/{same}) | ≥ {RECALL_TARGET} "
-        f"| {verdict(recall >= RECALL_TARGET)} |",
-        f"| missed pairs linked as 可能重复 (one tap) | {linked}/{same - right} | — | |",
+        "| set | seen by the rules' author | reports | precision of “same case” "
+        "| recall | missed pairs linked as 可能重复 |",
+        "|---|---|---|---|---|---|",
     ]
+    lines += [_row(name, span, role, results[name]) for name, span, role in SETS if name in results]
+    burst = next((o for o in results.get("heldout.jsonl", []) if o.scenario == "s14"), None)
     if burst is not None:
-        lines.append(
-            f"| burst s14: cases from {burst.reports} distinct reports in one minute "
-            f"| {burst.cases} | {burst.problems} | {verdict(burst.cases == burst.problems)} |"
-        )
+        lines += [
+            "",
+            f"Burst (`heldout.jsonl` s14): {burst.reports} distinct reports (20 kinds of "
+            f"problem × 10 buildings) in one minute → **{burst.cases} cases** "
+            f"({verdict(burst.cases == burst.problems)}: all {burst.problems} stay apart).",
+        ]
     lines += [
         "",
         "| scenario | reports | problems | cases | pairs together | of them right "
@@ -181,17 +206,29 @@ def section(outcomes: list[Outcome], command: str) -> str:
     lines += [
         f"| {o.scenario} | {o.reports} | {o.problems} | {o.cases} | {o.together} | {o.right} "
         f"| {o.same} |"
-        for o in outcomes
+        for name in results
+        for o in results[name]
+        if o.scenario != "s14"
     ]
     return "\n".join(lines) + "\n"
+
+
+def run_all() -> dict[str, list[Outcome]]:
+    """Every set in the duplicates folder that exists, by file name."""
+    names = dict.fromkeys(name for name, _, _ in SETS)
+    return {name: run(DATA.parent / name) for name in names if (DATA.parent / name).exists()}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-write", action="store_true", help="print, do not write")
+    parser.add_argument("--data", type=Path, help="another set: print its figures only")
     args = parser.parse_args(argv)
-    outcomes = run()
-    text = section(outcomes, "bench/run duplicates")
+    if args.data:
+        outcomes = run(args.data)
+        print(section({args.data.name: outcomes}, f"bench/run duplicates --data {args.data}"))
+        return 0
+    text = section(run_all(), "bench/run duplicates")
     print(text)
     if not args.no_write:
         replace_section(ROOT / "BENCHMARKS.md", HEADING, text)

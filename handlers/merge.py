@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 
@@ -66,8 +66,32 @@ class DuplicateCheck:
     hint: Case | None = None
 
 
+_RANK = {Verdict.DIFFERENT: 0, Verdict.MAYBE: 1, Verdict.LIKELY: 2, Verdict.SAME: 3}
+
+T = TypeVar("T")
+
+
 def _rank(verdict: Verdict) -> int:
-    return {Verdict.DIFFERENT: 0, Verdict.MAYBE: 1, Verdict.SAME: 2}[verdict]
+    return _RANK[verdict]
+
+
+def pick(verdicts: Sequence[tuple[T, Verdict]]) -> tuple[T | None, T | None]:
+    """The case to join and the case to link, from each open case's verdict (oldest first).
+
+    The oldest ``SAME`` is joined (later twins may be merged into it by hand). A ``LIKELY``
+    case — the problem named in other words — is joined only when it is the one open case
+    that could be meant: "3栋门口那盏灯" beside a street-light case and a stair-light case at
+    3栋 is a question for the worker, not a merge. Otherwise the newest doubtful case is linked
+    (what the worker most likely just saw).
+    """
+    same = next((case for case, verdict in verdicts if verdict is Verdict.SAME), None)
+    likely = [case for case, verdict in verdicts if verdict is Verdict.LIKELY]
+    if same is None and len(likely) == 1:
+        same = likely[0]
+    if same is not None:
+        return same, None
+    doubtful = [case for case, verdict in verdicts if verdict in (Verdict.MAYBE, Verdict.LIKELY)]
+    return None, doubtful[-1] if doubtful else None
 
 
 def signature_of(row: CaseReporter) -> Signature:
@@ -107,7 +131,11 @@ def judge(
         return Verdict.DIFFERENT
     first, best = verdicts[0], max(verdicts, key=_rank)
     verdict = best if first is not Verdict.DIFFERENT else first
-    if verdict is Verdict.MAYBE and any(r.reporter_id == report.reporter_id for r in rows):
+    if verdict is Verdict.LIKELY and Verdict.DIFFERENT in verdicts:
+        verdict = Verdict.MAYBE  # a loose match that another report of the case contradicts
+    if verdict in (Verdict.MAYBE, Verdict.LIKELY) and any(
+        r.reporter_id == report.reporter_id for r in rows
+    ):
         own = signature_of(rows[0])
         if sig.objects and sig.objects == own.objects:
             verdict = Verdict.SAME
@@ -116,7 +144,8 @@ def judge(
         texts = [r.text for r in rows]
         if max((similarity(report.text, t) for t in texts), default=0.0) >= rule.similarity:
             verdict = Verdict.MAYBE
-    if verdict is Verdict.SAME and triage.priority == "urgent" and case.priority != "urgent":
+    urgent = triage.priority == "urgent"
+    if verdict in (Verdict.SAME, Verdict.LIKELY) and urgent and case.priority != "urgent":
         verdict = Verdict.MAYBE  # a danger never disappears into a slower case
     return verdict
 
@@ -154,15 +183,13 @@ async def find_duplicate(
     by_case: dict[int, list[CaseReporter]] = {}
     for row in rows:
         by_case.setdefault(row.case_id, []).append(row)
-    same: Case | None = None
-    hint: Case | None = None
-    for case in cases:
-        verdict = judge(case, by_case.get(case.id, []), report, sig, triage, policy)
-        if verdict is Verdict.SAME and same is None:
-            same = case  # the oldest: later twins may be merged into it by hand
-        elif verdict is Verdict.MAYBE:
-            hint = case  # the newest: what the worker most likely just saw
-    return DuplicateCheck(same, None if same is not None else hint)
+    same, hint = pick(
+        [
+            (case, judge(case, by_case.get(case.id, []), report, sig, triage, policy))
+            for case in cases
+        ]
+    )
+    return DuplicateCheck(same, hint)
 
 
 def add_reporter(tx: Tx, case: Case, report: Report, sig: Signature | None = None) -> None:

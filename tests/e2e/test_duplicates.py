@@ -157,3 +157,24 @@ async def test_a_long_letter_is_filed_whole_and_shown_one_tap_away(harness: Harn
     assert len(card) < 800
     await h.press(ZHANG, GRID, h.server.bot_messages(GRID)[-1].message_id, "c:1:full")
     assert letter in h.texts(GRID)[-1]  # whole
+
+
+async def test_a_generic_word_joins_the_one_case_it_can_mean_and_asks_when_two_fit(
+    harness: Harness,
+) -> None:
+    h = harness
+    await h.say(CHEN, RESIDENTS_CHAT, "@gridcall_bot 3栋门口的路灯不亮了")
+    await h.say(LIN, RESIDENTS_CHAT, "@gridcall_bot 3栋门口井盖松了，踩上去会晃")
+    # "那盏灯" can only be the street light: the manhole case is another problem.
+    await h.say(ALICE, RESIDENTS_CHAT, "@gridcall_bot 三号楼门口那盏灯坏了，晚上好黑")
+    assert h.texts(RESIDENTS_CHAT)[-1].startswith("您反映的问题已在处理中：HZ-2026-000001")
+    first = next(t for t in h.texts(GRID) if t.startswith("HZ-2026-000001"))
+    assert "+1 Alice：三号楼门口那盏灯坏了，晚上好黑" in first
+    # Now 3栋 has a stair-light case too: a bare 灯 could be either, so the worker decides.
+    await h.say(CHEN, RESIDENTS_CHAT, "@gridcall_bot 3栋2单元楼道灯全坏了，楼梯摸黑")
+    assert h.texts(RESIDENTS_CHAT)[-1].startswith("已受理您的呼：HZ-2026-000003")
+    await h.say(LIN, RESIDENTS_CHAT, "@gridcall_bot 3栋这个灯还是不亮")
+    assert h.texts(RESIDENTS_CHAT)[-1].startswith("已受理您的呼：HZ-2026-000004")
+    card = h.texts(GRID)[-1]
+    assert card.startswith("HZ-2026-000004") and "🔁 可能重复：HZ-2026-000003" in card
+    assert h.server.duplicates() == []
