@@ -457,20 +457,7 @@ async def merge_by_hand(tx: Tx, event: InboundEvent, case: Case, person: PersonV
     if not await transition(tx.session, target, MERGEABLE, **values):
         raise RuntimeError("the case to merge into moved in this transaction")
     for row in rows:
-        tx.session.add(
-            CaseReporter(
-                case_id=target.id,
-                reporter_id=row.reporter_id,
-                reporter_name=row.reporter_name,
-                source_chat_id=row.source_chat_id,
-                source_message_id=row.source_message_id,
-                text=row.text,
-                lon=row.lon,
-                lat=row.lat,
-                at=row.at,
-                signature=row.signature,
-            )
-        )
+        tx.session.add(row.copy_to(target.id))
         _merged_event(tx, target, row.reporter_id, row.reporter_name, row.text)
     tx.deadlines.append((target.id, target.next_due_at))
     first = rows[0] if rows else None

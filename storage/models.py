@@ -202,6 +202,22 @@ class CaseReporter(Base):
     # worked out once when it arrives so that duplicate matching never re-reads old texts.
     signature: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
+    def copy_to(self, case_id: int) -> CaseReporter:
+        """The same report, whole, on the case its own was merged into by hand: the row on
+        the merged-away case stays, so that case's record still shows who reported it."""
+        return CaseReporter(
+            case_id=case_id,
+            reporter_id=self.reporter_id,
+            reporter_name=self.reporter_name,
+            source_chat_id=self.source_chat_id,
+            source_message_id=self.source_message_id,
+            text=self.text,
+            lon=self.lon,
+            lat=self.lat,
+            at=self.at,
+            signature=self.signature,
+        )
+
 
 class TriageCorrection(Base):
     """A category a person corrected: new labelled data for the classifier."""
