@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
@@ -69,10 +70,6 @@ class DuplicateCheck:
 _RANK = {Verdict.DIFFERENT: 0, Verdict.MAYBE: 1, Verdict.LIKELY: 2, Verdict.SAME: 3}
 
 T = TypeVar("T")
-
-
-def _rank(verdict: Verdict) -> int:
-    return _RANK[verdict]
 
 
 def pick(verdicts: Sequence[tuple[T, Verdict]]) -> tuple[T | None, T | None]:
@@ -129,7 +126,7 @@ def judge(
     verdicts = [compare(sig, signature_of(row), near=near) for row in rows]
     if not verdicts:
         return Verdict.DIFFERENT
-    first, best = verdicts[0], max(verdicts, key=_rank)
+    first, best = verdicts[0], max(verdicts, key=_RANK.__getitem__)
     verdict = best if first is not Verdict.DIFFERENT else first
     if verdict is Verdict.LIKELY and Verdict.DIFFERENT in verdicts:
         verdict = Verdict.MAYBE  # a loose match that another report of the case contradicts
@@ -226,15 +223,23 @@ def _merged_event(tx: Tx, case: Case, reporter_id: int, name: str, text: str) ->
     )
 
 
-def extra_report(report: Report, at: Any) -> dict[str, Any]:
+def extra_report(reporter_id: int, name: str, text: str, at: datetime) -> dict[str, Any]:
     """One merged report as the card shows it (see ``Case.extra_reports``)."""
     return {
-        "id": report.reporter_id,
-        "name": report.reporter_name,
-        "text": excerpt(report.text, CARD_QUOTE),
-        "length": len(report.text),
+        "id": reporter_id,
+        "name": name,
+        "text": excerpt(text, CARD_QUOTE),
+        "length": len(text),
         "at": at.isoformat(),
     }
+
+
+def _sooner_ack(case: Case, priority: str, now: datetime) -> dict[str, object]:
+    """A case raised to ``priority`` while waiting to be taken must be taken by the new
+    priority's deadline if that comes first."""
+    if case.status != "dispatched" or case.ack_due_at is None:
+        return {}
+    return {"ack_due_at": min(case.ack_due_at, policy_of_case(case).ack_deadline(priority, now))}
 
 
 def _higher(a: str, b: str) -> bool:
@@ -256,7 +261,8 @@ async def merge_into(
     ).first()
     policy = policy_of_case(case)
     count = case.reporter_count + (0 if known is not None else 1)
-    tail = [*case.extra_reports, extra_report(report, tx.now)][-EXTRA_REPORTS_KEPT:]
+    quote = extra_report(report.reporter_id, report.reporter_name, report.text, tx.now)
+    tail = [*case.extra_reports, quote][-EXTRA_REPORTS_KEPT:]
     values: dict[str, object] = {
         "reporter_count": count,
         "extra_reports": tail,
@@ -264,15 +270,15 @@ async def merge_into(
     }
     raise_to, why = _raised_priority(policy, case, count, known is None, str(triage.priority))
     if raise_to is not None:
-        values["priority"] = raise_to
-        if case.status == "dispatched" and case.ack_due_at is not None:
-            values["ack_due_at"] = min(case.ack_due_at, policy.ack_deadline(raise_to, tx.now))
+        values |= {"priority": raise_to, **_sooner_ack(case, raise_to, tx.now)}
     if not await transition(tx.session, case, MERGEABLE, **values):
         return False
     add_reporter(tx, case, report, sig)
     _merged_event(tx, case, report.reporter_id, report.reporter_name, report.text)
     tx.deadlines.append((case.id, case.next_due_at))
-    await tell_holder(tx, case, report, raised=raise_to is not None, why=why)
+    await tell_holder(
+        tx, case, report.reporter_name, report.text, raised=raise_to is not None, why=why
+    )
     await refresh_cards(tx, case)
     unit = tx.org.units.get(case.current_unit_id)
     await tx.send(
@@ -322,7 +328,9 @@ def _raised_priority(
     return None, ""
 
 
-async def tell_holder(tx: Tx, case: Case, report: Report, *, raised: bool, why: str) -> None:
+async def tell_holder(
+    tx: Tx, case: Case, reporter_name: str, text: str, *, raised: bool, why: str
+) -> None:
     """One line to whoever holds the case now: another resident's words, and the new
     priority if they raised it."""
     unit = tx.org.units.get(case.current_unit_id)
@@ -339,24 +347,24 @@ async def tell_holder(tx: Tx, case: Case, report: Report, *, raised: bool, why: 
         )
     if chat_id is None:
         return
-    name = report.reporter_name if shows_resident(tx.org, unit, case) else None
-    text = tx.r.render(
+    name = reporter_name if shows_resident(tx.org, unit, case) else None
+    message = tx.r.render(
         "merged_staff",
         number=case.number,
         name=name,
-        text=report.text,
+        text=text,
         count=case.reporter_count,
         raised=raised,
         why=why,
         priority=tx.r.label("priority", case.priority),
         due=case.ack_due_at if case.status == "dispatched" else None,
     )
-    quote = html.escape(excerpt(report.text, 40))
+    quote = html.escape(excerpt(text, 40))
     await tx.send(
         OutgoingMessage(
             key=f"case:{case.id}:v{case.version}:merged-staff",
             chat_id=chat_id,
-            text=text,
+            text=message,
             case_id=case.id,
             bundle_line=f"➕ <b>{html.escape(case.number)}</b> · {quote}",
             bundle_kind="alert",
@@ -428,19 +436,8 @@ async def merge_by_hand(tx: Tx, event: InboundEvent, case: Case, person: PersonV
     )
     tx.deadlines.append((case.id, case.next_due_at))
     newcomers = {r.reporter_id for r in rows} - known
-    tail = [
-        *target.extra_reports,
-        *(
-            {
-                "id": r.reporter_id,
-                "name": r.reporter_name,
-                "text": excerpt(r.text, CARD_QUOTE),
-                "length": len(r.text),
-                "at": r.at.isoformat(),
-            }
-            for r in rows
-        ),
-    ][-EXTRA_REPORTS_KEPT:]
+    quotes = [extra_report(r.reporter_id, r.reporter_name, r.text, r.at) for r in rows]
+    tail = [*target.extra_reports, *quotes][-EXTRA_REPORTS_KEPT:]
     values: dict[str, object] = {
         "reporter_count": target.reporter_count + len(newcomers),
         "extra_reports": tail,
@@ -448,30 +445,17 @@ async def merge_by_hand(tx: Tx, event: InboundEvent, case: Case, person: PersonV
     }
     raised = _higher(case.priority, target.priority)
     if raised:
-        policy = policy_of_case(target)
-        values["priority"] = case.priority
-        if target.status == "dispatched" and target.ack_due_at is not None:
-            values["ack_due_at"] = min(
-                target.ack_due_at, policy.ack_deadline(case.priority, tx.now)
-            )
+        values |= {"priority": case.priority, **_sooner_ack(target, case.priority, tx.now)}
     if not await transition(tx.session, target, MERGEABLE, **values):
         raise RuntimeError("the case to merge into moved in this transaction")
     for row in rows:
         tx.session.add(row.copy_to(target.id))
         _merged_event(tx, target, row.reporter_id, row.reporter_name, row.text)
     tx.deadlines.append((target.id, target.next_due_at))
-    first = rows[0] if rows else None
-    if first is not None:
-        from handlers.intake import Report
-
-        report = Report(
-            reporter_id=first.reporter_id,
-            reporter_name=first.reporter_name,
-            chat_id=first.source_chat_id,
-            message_id=first.source_message_id,
-            text=first.text,
+    if rows:
+        await tell_holder(
+            tx, target, rows[0].reporter_name, rows[0].text, raised=raised, why="worse"
         )
-        await tell_holder(tx, target, report, raised=raised, why="worse")
     await refresh_cards(tx, target)
     if event.callback_message_id is not None:
         unit = tx.org.units.get(case.current_unit_id)

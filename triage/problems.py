@@ -562,35 +562,35 @@ _CONTRAST_RE: Final = re.compile(r"(?:不止|不光|不只|不单|除了|not onl
 """"不止3栋，7栋也…": the place after 不止 is somewhere else, not where this report is."""
 
 
+_NUMBERED: Final = (
+    (_BUILDING_RE, "building"),
+    (_BUILDING_NAMED_RE, "building"),
+    (_ENTRANCE_RE, "entrance"),
+    (_NUMBERED_GATE_RE, "gate"),
+)
+"""Places numbered in digits or Chinese numerals (三号楼, 2单元, 3号门)."""
+
+
 def places_of(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """Strong and weak place keys of normalised text (see :class:`Signature`)."""
     text = _CONTRAST_RE.sub(" ", text)
     places: set[str] = set()
-    for match in _BUILDING_RE.finditer(text):
-        number = _number(match[1])
-        if number is not None:
-            places.add(f"building:{number}")
-    for pattern in (_BUILDING_EN_RE, _BUILDING_EN2_RE, _BUILDING_HASH_RE, _BUILDING_LETTER_RE):
-        for match in pattern.finditer(text):
-            places.add(f"building:{int(match[1]) if match[1].isdigit() else match[1]}")
-    for pattern, kind in ((_BUILDING_NAMED_RE, "building"), (_NUMBERED_GATE_RE, "gate")):
+    for pattern, kind in _NUMBERED:
         for match in pattern.finditer(text):
             number = _number(match[1])
             if number is not None:
                 places.add(f"{kind}:{number}")
+    for pattern in (_BUILDING_EN_RE, _BUILDING_EN2_RE, _BUILDING_HASH_RE, _BUILDING_LETTER_RE):
+        for match in pattern.finditer(text):
+            places.add(f"building:{int(match[1]) if match[1].isdigit() else match[1]}")
     for match in _LEVEL_RE.finditer(text):
         number = match[1] or _number(match[2])
         places.add(f"level:b{number}")
-    for match in _ENTRANCE_RE.finditer(text):
-        number = _number(match[1])
-        if number is not None:
-            places.add(f"entrance:{number}")
     for match in _HOUSE_NO_RE.finditer(text):
         places.add(f"no:{int(match[1])}")
-    for match in _GATE_RE.finditer(text):
-        places.add(f"gate:{_GATE_WORDS[match[1]]}")
-    for match in _GATE_EN_RE.finditer(text):
-        places.add(f"gate:{_GATE_WORDS[match[1]]}")
+    for pattern in (_GATE_RE, _GATE_EN_RE):
+        for match in pattern.finditer(text):
+            places.add(f"gate:{_GATE_WORDS[match[1]]}")
     if not any(key.startswith("gate:") for key in places):
         for match in _ESTATE_GATE_RE.finditer(text):
             before = text[max(0, match.start() - 2) : match.start()]
