@@ -372,7 +372,7 @@ class OutboxSender:
         shown = [m for m in await outbox.members(session, bundle.id) if m.status == "bundled"]
         # Case cards carry a 接单 button; leaders' escalation alerts are lines only; a
         # residents' group gets its receipts (已受理) this way during a burst.
-        kinds = [m.bundle_kind or ("call" if m.bundle_button else "alert") for m in shown]
+        kinds = [outbox.line_kind(m.bundle_kind, m.bundle_button) for m in shown]
         header = self.renderer.render(
             "bundle",
             calls=kinds.count("call"),

@@ -126,13 +126,10 @@ class CaseNotifier:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def _target_chat(self, case: Case, unit: UnitView | None) -> int | None:
-        return target_chat(case, unit)
-
     async def case_reached(
         self, session: AsyncSession, case: Case, stop: Stop, now: datetime, reason: str
     ) -> None:
-        chat_id = self._target_chat(case, stop.unit)
+        chat_id = target_chat(case, stop.unit)
         if chat_id is not None:
             r = self.services.renderer
             await enqueue(
@@ -174,7 +171,7 @@ class CaseNotifier:
         self, session: AsyncSession, case: Case, kind: str, due: datetime, now: datetime
     ) -> None:
         unit = self.services.org.units.get(case.current_unit_id)
-        chat_id = self._target_chat(case, unit)
+        chat_id = target_chat(case, unit)
         if chat_id is None:
             return
         r = self.services.renderer

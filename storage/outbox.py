@@ -93,6 +93,12 @@ def card_bundle_line(card_text: str, number: str, report: str) -> str:
     return f"{prefix}{head} · {html.escape(quote)}" if quote else f"{prefix}{head}"
 
 
+def line_kind(kind: str | None, button: Sequence[str] | None) -> str:
+    """What a bundle line stands for, when not said: a line with a button is a call (a
+    case card), one without an alert (rows stored before kinds were kept have none)."""
+    return kind or ("call" if button else "alert")
+
+
 async def _bundle_fields(
     session: AsyncSession, message: OutgoingMessage
 ) -> tuple[str | None, list[str] | None, str | None]:
@@ -113,8 +119,11 @@ async def _bundle_fields(
                     button = (f"{label} {case.number}", ack)
     if line is None:
         return None, None, None
-    kind = message.bundle_kind or ("call" if button is not None else "alert")
-    return line, list(button) if button is not None else None, kind
+    return (
+        line,
+        list(button) if button is not None else None,
+        line_kind(message.bundle_kind, button),
+    )
 
 
 def _content(message: OutgoingMessage) -> dict[str, Any]:
