@@ -3,8 +3,7 @@
 Two halves, each doing what it is good at:
 
 * the **trained model** (:mod:`triage.linear`, built by :mod:`triage.train` from the
-  labelled corpus) reads the whole message — character and word n-grams, the category
-  lexicon's evidence, concept groups (:mod:`triage.concepts`) and cues, see
+  labelled corpus) reads the whole message — character n-grams and jieba words, see
   :mod:`triage.features` — and gives calibrated probabilities for the ten categories,
   ``other`` and ``chatter``, and for the three priorities;
 * the **rules** (:mod:`triage.rules`) spot emergencies and their negation. An unnegated
@@ -39,10 +38,10 @@ from typing import Any, Final
 
 from triage.categories import Category, Priority
 from triage.dataset import CHATTER
-from triage.features import features
+from triage.features import Segmenter, lexicon_weight, pieces
 from triage.linear import LinearModel
 from triage.normalize import analyze
-from triage.rules import Cue, Rules, default_rules
+from triage.rules import Rules, default_rules
 
 MODEL_PATH: Final = Path(__file__).resolve().parent / "model" / "triage.json"
 """The shipped model; :func:`triage.train.train` writes it, this module only reads it."""
@@ -129,6 +128,11 @@ def default_model() -> LinearModel:
     return LinearModel.load(MODEL_PATH)
 
 
+@functools.lru_cache(maxsize=8)
+def _segmenter(model: LinearModel) -> Segmenter:
+    return Segmenter(model.words)
+
+
 class Classifier:
     """Model plus rules; build once and share, it holds no per-call state.
 
@@ -154,6 +158,11 @@ class Classifier:
             self._model = default_model()
         return self._model
 
+    @property
+    def segmenter(self) -> Segmenter:
+        """jieba with the model's own dictionary, one per model."""
+        return _segmenter(self.model)
+
     def classify(self, text: str, *, addressed: bool = False) -> Triage:
         """Triage one message.
 
@@ -167,7 +176,7 @@ class Classifier:
         rules = self._rules if self._rules is not None else default_rules()
         signals = rules.signals(norm.text)
         model = self.model
-        prediction = model.predict(features(norm, signals))
+        prediction = model.predict(pieces(norm.text, self.segmenter), lexicon_weight(norm.text))
         probs = dict(zip(model.labels, prediction.labels, strict=True))
         p_chatter = probs.get(CHATTER, 0.0)
         emergency = bool(signals.numbers)
@@ -193,7 +202,7 @@ class Classifier:
             return Triage(category, confidence, True, Priority.URGENT, signals.numbers)
         priorities = dict(zip(model.priorities, prediction.priorities, strict=True))
         p_urgent = priorities.get(Priority.URGENT.value, 0.0)
-        calm = signals.negated or Cue.GUARD in signals.cues
+        calm = signals.negated or signals.guarded
         if p_urgent >= URGENT_THRESHOLD and not calm:
             return Triage(
                 category, confidence, True, Priority.URGENT, (EMERGENCY_NUMBER[category],)

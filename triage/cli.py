@@ -89,11 +89,20 @@ def triage_group() -> None:
     show_default=True,
     help="Regenerate train.jsonl and test.jsonl from src/*.jsonl first.",
 )
-def train_command(corpus_dir: Path | None, out_path: Path | None, split: bool) -> None:
+@click.option(
+    "--corrections",
+    "corrections",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    multiple=True,
+    help="Staff corrections from `gridcall triage export-corrections` to fold in (repeatable).",
+)
+def train_command(
+    corpus_dir: Path | None, out_path: Path | None, split: bool, corrections: tuple[Path, ...]
+) -> None:
     """Rebuild the model from the corpus; the same corpus always gives the same bytes."""
     from triage.classifier import MODEL_PATH
     from triage.dataset import CORPUS_DIR, CorpusError
-    from triage.train import train
+    from triage.train import TrainingUnavailable, train
 
     corpus = corpus_dir if corpus_dir is not None else CORPUS_DIR
     out = out_path if out_path is not None else MODEL_PATH
@@ -101,14 +110,15 @@ def train_command(corpus_dir: Path | None, out_path: Path | None, split: bool) -
         if split:
             _split(corpus)
         click.echo(f"training on {corpus / 'train.jsonl'} …", err=True)
-        report = train(corpus, out)
-    except CorpusError as exc:
+        report = train(corpus, out, corrections)
+    except (CorpusError, TrainingUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
     except FileNotFoundError as exc:
         raise click.ClickException(f"{exc.filename}: no such file") from exc
     click.echo(
         f"wrote {report.path} ({report.size:,} bytes, sha256 {report.sha256[:16]}…): "
-        f"{report.examples} examples, {report.features} features, "
+        f"{report.examples} examples ({report.corrections} from corrections), "
+        f"{report.features} features, "
         f"{report.iterations} iterations, train accuracy {report.train_accuracy:.3f}, "
         f"{report.seconds:.1f}s"
     )

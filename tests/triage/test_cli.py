@@ -60,7 +60,7 @@ def test_overlong_line_does_not_shift_the_output() -> None:
 
 def test_output_is_not_ascii_escaped_and_uses_given_classifier() -> None:
     out = io.StringIO()
-    assert classify_stream(io.StringIO("老鼠好多\n"), out, Classifier(threshold=0.999)) == 1
+    assert classify_stream(io.StringIO("老鼠好多\n"), out, Classifier(threshold=1.01)) == 1
     assert json.loads(out.getvalue())["category"] == "other"
     assert "\\u" not in out.getvalue()
 
@@ -79,6 +79,9 @@ def _tiny_corpus(root: Path) -> Path:
         ("大家早上好", "chatter", "low"),
         ("谢谢", "chatter", "low"),
     ]
+    # Each line three times with a different ending, so that pieces reach the model's
+    # minimum document frequency.
+    rows = [(t + end, label, p) for t, label, p in rows for end in ("", "！", "。。")]
     src = root / "src"
     src.mkdir(parents=True)
     text = "".join(
@@ -101,6 +104,30 @@ def test_triage_train_with_split_writes_split_and_model(tmp_path: Path) -> None:
     first = out.read_bytes()
     assert CliRunner().invoke(triage_group, [*args[:-1], "--no-split"]).exit_code == 0
     assert out.read_bytes() == first
+
+    # A line as `gridcall triage export-corrections` writes it: the staff said safety.
+    fixes = tmp_path / "corrections.jsonl"
+    fixes.write_text(
+        json.dumps(
+            {
+                "text": "招牌松了，风一吹就晃",
+                "label": "safety",
+                "previous": "city_management",
+                "case": "HZ-2026-000001",
+                "by": "张三",
+                "at": "2026-12-04T10:00:00+08:00",
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    folded = CliRunner().invoke(
+        triage_group, [*args[:-1], "--no-split", "--corrections", str(fixes)]
+    )
+    assert folded.exit_code == 0, folded.output
+    assert "(1 from corrections)" in folded.output
+    assert out.read_bytes() != first
 
 
 def test_triage_train_reports_a_bad_corpus(tmp_path: Path) -> None:

@@ -11,9 +11,10 @@ import pytest
 from triage.dataset import CORPUS_DIR, heldout_files, read_jsonl
 from triage.evaluate import EvalReport, evaluate
 
-CATEGORY_MACRO_F1 = 0.85
+CATEGORY_MACRO_F1 = 0.88
 """0.90 when the corpus was 1,450 short reports; with 2,900 long, place-first letters in the
-split (2026-12) the same split is much harder, and the shipped model reaches 0.86."""
+split (2026-12) the same split is much harder: the lexicon-led model reached 0.86, the tf-idf
+and jieba model 0.90 (2026-12-04)."""
 REPORT_F1 = 0.95
 URGENT_RECALL = 0.95
 
@@ -47,9 +48,12 @@ def test_confidence_is_roughly_calibrated(report: EvalReport) -> None:
 # is never trained on; see corpus/SOURCES.md. These floors are what the shipped model
 # reaches there, so that a change that loses ground on residents' real shapes of writing
 # fails here; the goals (0.92 accuracy, no report lost as chatter) are in BENCHMARKS.md.
-HELDOUT_CATEGORY_ACCURACY = 0.84
-HELDOUT_REPORT_RECALL = 0.98
-HELDOUT_URGENT_RECALL = 0.85
+HELDOUT_CATEGORY_ACCURACY = 0.92
+"""The goal itself; the shipped model reaches 0.933 (0.862 before tf-idf and jieba)."""
+HELDOUT_REPORT_RECALL = 0.99
+"""Reports kept as reports: 657 of 660 (8 were lost before)."""
+HELDOUT_URGENT_RECALL = 0.95
+"""The shipped model reaches 0.966 (0.862 before)."""
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from triage.classifier import MODEL_PATH, Classifier
 from triage.dataset import CHATTER, CORPUS_DIR, LABELS, PRIORITIES, Example
+from triage.features import lexicon_weight, pieces
 from triage.linear import LinearModel
-from triage.train import SETTINGS, Settings, augment, fit, train
+from triage.normalize import analyze
+from triage.train import SETTINGS, Settings, _design, augment, fit, fold_corrections, train
 
 MAX_MODEL_BYTES = 50 * 1024 * 1024
 
@@ -52,7 +55,7 @@ TINY = [
     Example("谢谢", CHATTER, "low", "zh"),
     Example("good morning", CHATTER, "low", "en"),
 ]
-FAST = Settings(iterations=30, calibration_folds=1)
+FAST = Settings(min_df=1, calibration_folds=1)
 
 
 def test_fit_is_deterministic_and_learns() -> None:
@@ -65,7 +68,7 @@ def test_fit_is_deterministic_and_learns() -> None:
 
 
 def test_fit_with_calibration_is_deterministic() -> None:
-    settings = Settings(iterations=20, calibration_folds=2)
+    settings = Settings(min_df=1, calibration_folds=2)
     assert fit(TINY, settings=settings).to_bytes() == fit(TINY, settings=settings).to_bytes()
 
 
@@ -85,3 +88,41 @@ def test_augment_keeps_labels_and_marks_origins() -> None:
         assert source.text.strip() in copy.text and copy.text != source.text
         assert (copy.label, copy.priority) == (source.label, source.priority)
     assert augment(TINY, every=0) == (TINY, list(range(len(TINY))))
+
+
+def test_the_model_weighs_pieces_exactly_as_scikit_learn_did_in_training() -> None:
+    texts = [analyze(example.text).text for example in TINY]
+    documents = [pieces(text) for text in texts]
+    lexicon = [lexicon_weight(text) for text in texts]
+    names, idf, x = _design(documents, lexicon, list(range(len(TINY))), min_df=1)
+    model = LinearModel(
+        labels=("a",),
+        priorities=("p",),
+        features=names,
+        idf=idf,
+        weights=np.zeros((len(names), 2)),
+        bias=np.zeros(2),
+    )
+    for i, document in enumerate(documents):
+        rows, values = model.vector(document, lexicon[i])
+        dense = np.zeros(len(names))
+        dense[rows] = values
+        assert dense == pytest.approx(x[i].toarray()[0])
+    assert any(name.startswith("k:") for name in names)
+
+
+def test_staff_corrections_replace_the_corpus_label_or_join_as_new_examples() -> None:
+    corpus = [Example("招牌松了", "city_management", "normal", "zh"), TINY[0]]
+    corrections = [
+        Example("招牌松了 ", "housing"),
+        Example("招牌松了", "safety"),  # the later correction of the same text wins
+        Example("电梯困人", "safety"),
+    ]
+    examples, changed = fold_corrections(corpus, corrections)
+    assert [(e.text.strip(), e.label) for e in examples] == [
+        ("招牌松了", "safety"),
+        ("路灯坏了", "municipal"),
+        ("电梯困人", "safety"),
+    ]
+    assert changed == 2
+    assert fold_corrections(corpus, []) == (corpus, 0)
