@@ -255,19 +255,42 @@ def dictionary(texts: Sequence[str]) -> dict[str, int]:
     return words
 
 
+@dataclass(frozen=True)
+class _Training:
+    """The examples a model is fitted on, with what :func:`pieces` made of each.
+
+    ``examples`` holds the originals and their wrapped copies (:func:`augment`);
+    ``origins[i]`` is the index of the example that ``examples[i]`` was made from (itself for
+    an original); ``documents`` and ``lexicon`` are each example's pieces and lexicon weight.
+    """
+
+    examples: list[Example]
+    origins: list[int]
+    documents: list[list[str]]
+    lexicon: list[float]
+
+    def subset(self, rows: Sequence[int]) -> _Training:
+        """The examples at ``rows``, which must hold every copy's original."""
+        position = {original: new for new, original in enumerate(rows)}
+        return _Training(
+            [self.examples[i] for i in rows],
+            [position[self.origins[i]] for i in rows],
+            [self.documents[i] for i in rows],
+            [self.lexicon[i] for i in rows],
+        )
+
+
 def _fit_model(
-    documents: Sequence[list[str]],
-    lexicon: Sequence[float],
-    examples: Sequence[Example],
-    origins: Sequence[int],
+    training: _Training,
     settings: Settings,
     temperatures: tuple[float, float] = (1.0, 1.0),
     meta: dict[str, Any] | None = None,
     words: dict[str, int] | None = None,
 ) -> LinearModel:
-    """Both heads on ``examples`` (originals and copies), as one :class:`LinearModel`."""
-    originals = [i for i, origin in enumerate(origins) if origin == i]
-    names, idf, x = _design(documents, lexicon, originals, settings.min_df)
+    """Both heads on ``training`` (originals and copies), as one :class:`LinearModel`."""
+    examples = training.examples
+    originals = [i for i, origin in enumerate(training.origins) if origin == i]
+    names, idf, x = _design(training.documents, training.lexicon, originals, settings.min_df)
     label_w, label_b = _head(x, *_label_rows(examples, settings), LABELS, settings.c, settings)
     priority_w, priority_b = _head(
         x, *_priority_rows(examples, settings), PRIORITIES, settings.priority_c, settings
@@ -378,13 +401,7 @@ def _best_temperature(logits: FloatArray, right: FloatArray, keep: FloatArray) -
     return best
 
 
-def _calibrate(
-    documents: Sequence[list[str]],
-    lexicon: Sequence[float],
-    examples: Sequence[Example],
-    origins: Sequence[int],
-    settings: Settings,
-) -> tuple[float, float]:
+def _calibrate(training: _Training, settings: Settings) -> tuple[float, float]:
     """Temperatures of the two heads, fitted on out-of-fold predictions.
 
     A model scores its own training examples too confidently, so the temperature is chosen
@@ -393,6 +410,7 @@ def _calibrate(
     trained on the others, and one temperature per head minimises the log loss of those
     predictions on the original examples.
     """
+    examples, origins = training.examples, training.origins
     folds = settings.calibration_folds
     split = len(LABELS)
     logits = np.zeros((len(examples), split + len(PRIORITIES)))
@@ -402,16 +420,9 @@ def _calibrate(
         outside = [i for i, f in enumerate(assignment) if f == fold and origins[i] == i]
         if not inside or not outside:
             continue
-        position = {original: new for new, original in enumerate(inside)}
-        model = _fit_model(
-            [documents[i] for i in inside],
-            [lexicon[i] for i in inside],
-            [examples[i] for i in inside],
-            [position[origins[i]] for i in inside],
-            settings,
-        )
+        model = _fit_model(training.subset(inside), settings)
         for i in outside:
-            logits[i] = model.logits(documents[i], lexicon[i])
+            logits[i] = model.logits(training.documents[i], training.lexicon[i])
     label_index = {label: i for i, label in enumerate(LABELS)}
     right = np.zeros((len(examples), split))
     for i, example in enumerate(examples):
@@ -433,23 +444,24 @@ def fit(examples: Sequence[Example], settings: Settings = SETTINGS) -> LinearMod
     """Train both heads on ``examples``; the same examples always give the same model."""
     if not examples:
         raise ValueError("no training examples")
-    training, origins = augment(examples, settings.augment)
-    texts = [analyze(example.text).text for example in training]
+    augmented, origins = augment(examples, settings.augment)
+    texts = [analyze(example.text).text for example in augmented]
     words = dictionary(texts)
     segmenter = Segmenter(words)
-    documents = [pieces(text, segmenter) for text in texts]
-    lexicon = [lexicon_weight(text) for text in texts]
+    training = _Training(
+        augmented,
+        origins,
+        [pieces(text, segmenter) for text in texts],
+        [lexicon_weight(text) for text in texts],
+    )
     temperatures = (1.0, 1.0)
     if settings.calibration_folds > 1:
-        temperatures = _calibrate(documents, lexicon, training, origins, settings)
+        temperatures = _calibrate(training, settings)
     corpus_hash = hashlib.sha256()
     for example in examples:
         corpus_hash.update(example.text.encode("utf-8") + b"\x00" + example.label.encode())
     model = _fit_model(
-        documents,
-        lexicon,
         training,
-        origins,
         settings,
         temperatures,
         meta={
