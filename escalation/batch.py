@@ -61,7 +61,7 @@ from sqlalchemy.sql.util import find_tables
 from sqlalchemy.types import TypeEngine
 
 from escalation.engine import Notifier, next_due, tick
-from escalation.routing import OrgView
+from org.view import OrgView
 from storage.models import Case, CaseEvent, Outbox
 
 #: Cases per transaction: large enough that round trips stop mattering, small enough that a

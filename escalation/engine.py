@@ -20,8 +20,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.assign import choose_assignee
-from escalation.policy import Policy
-from escalation.routing import OrgView, Stop, UnitView
+from org.policy import Policy
+from org.view import OrgView, Stop, UnitView
 from storage.cases import add_event, get_case, guarded_update
 from storage.models import Case
 

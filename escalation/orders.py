@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from escalation.routing import OrgView, UnitView
+from org.view import OrgView, UnitView
 from storage.cases import guarded_update
 from storage.models import Order, OrderTarget
 from storage.orders import OPEN_TARGET, add_event, get_order, get_target, targets_of

@@ -14,7 +14,7 @@ from textwrap import dedent
 import pytest
 from pydantic import ValidationError
 
-from storage.orgfile import (
+from org.file import (
     CATEGORY_CODES,
     FlatUnit,
     OrgConfig,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from escalation.worktime import WorkingHours, add_working_time
+from org.worktime import WorkingHours, add_working_time
 
 LEVELS: tuple[str, ...] = ("grid", "community", "street", "department", "leadership")
 PRIORITIES: tuple[str, ...] = ("urgent", "normal", "low")
@@ -19,7 +19,7 @@ PRIORITIES: tuple[str, ...] = ("urgent", "normal", "low")
 
 @dataclass(frozen=True)
 class DuplicateRule:
-    """How a new report is matched to an open case (see storage.orgfile.DuplicatesConfig)."""
+    """How a new report is matched to an open case (see org.file.DuplicatesConfig)."""
 
     window: timedelta = timedelta(days=3)
     radius_m: int = 150

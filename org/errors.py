@@ -1,6 +1,6 @@
 """The error an org file raises: every problem at once, each with its line and field.
 
-Kept apart from `storage.orgfile` so that the CLI and the admin handlers can catch and print
+Kept apart from `org.file` so that the CLI and the admin handlers can catch and print
 it without caring how the file was parsed.
 """
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from escalation.durations import format_duration, parse_duration
+from org.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

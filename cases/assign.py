@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.routing import OrgView, PersonView
+from org.view import OrgView, PersonView
 from storage.models import Case
 from triage.duplicates import distance_m
 
