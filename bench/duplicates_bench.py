@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from bench.sections import cpu_model, replace_section, verdict
-from escalation.policy import DEFAULT_POLICY, Policy
 from handlers.intake import Report
 from handlers.merge import judge, pick
+from org.policy import DEFAULT_POLICY, Policy
 from storage.models import Case, CaseReporter
 from triage.classifier import classify
 from triage.problems import signature

@@ -157,8 +157,8 @@ class OrgShape:
 
 
 def org_shape() -> OrgShape:
+    from org.file import load_org
     from storage.org_import import LEADERSHIP_ID, policy_of
-    from storage.orgfile import load_org
     from triage.categories import CATEGORY_INFO
 
     org = load_org(ORG_FILE)
@@ -493,10 +493,10 @@ async def build_history(url: str, count: int) -> tuple[int, int, int, float]:
     """Migrate, import the org and bulk-insert `count` cases: (cases, events, open, s)."""
     from sqlalchemy import insert
 
+    from org.file import load_org
     from storage.db import create_engine, migrate, sessionmaker
     from storage.models import Case, CaseEvent
     from storage.org_import import import_org
-    from storage.orgfile import load_org
 
     started = time.perf_counter()
     cases = generate(count, org_shape())

@@ -130,7 +130,7 @@ def lateness_stats(values_ms: Sequence[float]) -> dict[str, float]:
 def bench_policy() -> dict[str, Any]:
     """An hour to acknowledge and no reminders: after the burst climbs, nothing else falls
     due while the bench runs."""
-    from escalation.policy import Policy
+    from org.policy import Policy
 
     hour = timedelta(hours=1)
     policy = Policy(
@@ -142,9 +142,9 @@ def bench_policy() -> dict[str, Any]:
 
 
 async def prepare(url: str) -> None:
+    from org.file import load_org
     from storage.db import create_engine, migrate, sessionmaker
     from storage.org_import import import_org
-    from storage.orgfile import load_org
 
     engine = create_engine(url)
     try:

@@ -43,11 +43,11 @@ from handlers.delivery import on_delivery_failed
 from handlers.digest import digest_runner
 from handlers.notify import CaseNotifier
 from handlers.orders import OrderMessages
+from org.file import OrgConfig
 from storage import cases
 from storage import orders as order_store
 from storage.db import create_engine, migrate, sessionmaker
 from storage.org_import import import_org, load_view
-from storage.orgfile import OrgConfig
 from templates.render import Renderer
 from triage.classifier import classify
 from triage.llm import LLMConfig, LLMTriager

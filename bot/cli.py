@@ -15,8 +15,8 @@ from typing import TextIO
 import click
 
 from bot.settings import Settings, SettingsError, load_settings
+from org.file import OrgConfig, OrgFileError, load_org
 from reports.cli import export_command, report_command
-from storage.orgfile import OrgConfig, OrgFileError, load_org
 from triage.cli import triage_group
 
 DEMO_ORG = Path(__file__).parent / "demo_org.yaml"

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from bot.app import AppConfig, GridcallApp
 from bot.outbox_sender import SendLimits
 from bot.sandbox import SandboxServer
-from storage.orgfile import OrgConfig
+from org.file import OrgConfig
 from templates.render import Renderer
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ async def run_demo(org: OrgConfig, *, host: str, port: int, database_url: str) -
 
 def main() -> None:  # pragma: no cover - convenience for `python -m bot.demo`
     from bot.cli import DEMO_ORG
-    from storage.orgfile import load_org
+    from org.file import load_org
 
     asyncio.run(
         run_demo(

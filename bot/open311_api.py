@@ -26,7 +26,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.http_server import HttpServer
-from escalation.routing import OrgView
+from org.view import OrgView
 from reports import open311
 from storage.org_import import load_view
 from triage.categories import Category

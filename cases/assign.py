@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.status import ACTIVE
 from org.view import OrgView, PersonView
 from storage.models import Case
 from triage.duplicates import distance_m
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-OPEN = ("dispatched", "acknowledged")
 
 
 async def choose_assignee(
@@ -37,7 +37,7 @@ async def choose_assignee(
         (
             await session.execute(
                 select(Case.assignee_id, func.count())
-                .where(Case.assignee_id.in_(ids), Case.status.in_(OPEN))
+                .where(Case.assignee_id.in_(ids), Case.status.in_(ACTIVE))
                 .group_by(Case.assignee_id)
             )
         ).all()

@@ -60,7 +60,8 @@ from sqlalchemy.sql.selectable import Select
 from sqlalchemy.sql.util import find_tables
 from sqlalchemy.types import TypeEngine
 
-from escalation.engine import Notifier, next_due, tick
+from cases.lifecycle import Notifier, next_due
+from escalation.engine import tick
 from org.view import OrgView
 from storage.models import Case, CaseEvent, Outbox
 

@@ -20,8 +20,8 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.routing import OrgView, Stop
 from handlers.context import Services
+from org.view import OrgView, Stop
 from storage.models import Case, Subscription
 from storage.outbox import OutgoingMessage, enqueue
 from storage.subscriptions import Subject, active_subscriptions, chats_matching

@@ -7,12 +7,12 @@ gets a short alert and changes nothing.
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 
-from escalation.engine import MOVABLE, transition
-from handlers import feedback, merge, orders, recategorize
+from cases import lifecycle
+from cases.status import ACTIVE, Status
+from handlers import button_data, feedback, merge, orders, recategorize
+from handlers.button_data import CaseAction, CategoryChoice, Feedback, OrderAction, PlaceChoice
 from handlers.context import Tx
 from handlers.events import InboundEvent, Reply
 from handlers.full_text import show_full_text
@@ -24,14 +24,9 @@ from handlers.notify import (
     policy_of_case,
     render_card,
 )
-from storage.cases import add_event, get_case
+from storage.cases import get_case
 from storage.models import Case, Conversation
 from storage.outbox import OutgoingMessage
-
-CASE_DATA = re.compile(r"c:(\d{1,12}):(ack|resolve|return|escalate|recat|full|merge)")
-PLACE_DATA = re.compile(r"p:([a-z0-9_-]{1,64})")
-CATEGORY_DATA = re.compile(r"r:(\d{1,12}):([a-z_]{1,32})")
-FEEDBACK_DATA = re.compile(r"f:(\d{1,12}):(good|ok|bad)")
 
 
 def alert(tx: Tx, name: str, **context: object) -> Reply:
@@ -39,30 +34,39 @@ def alert(tx: Tx, name: str, **context: object) -> Reply:
 
 
 async def on_press(tx: Tx, event: InboundEvent) -> Reply:
-    data = event.callback_data or ""
-    if match := PLACE_DATA.fullmatch(data):
-        return await on_place(tx, event, match[1])
-    if match := orders.ORDER_DATA.fullmatch(data):
-        return await orders.on_press(tx, event, int(match[1]), match[2])
-    if match := FEEDBACK_DATA.fullmatch(data):
-        return await feedback.on_feedback(tx, event, int(match[1]), match[2])
-    if match := CATEGORY_DATA.fullmatch(data):
-        return await recategorize.on_choice(tx, event, int(match[1]), match[2])
-    match = CASE_DATA.fullmatch(data)
-    case = await get_case(tx.session, int(match[1])) if match else None
-    if match is None or case is None:
+    """Route a press by the kind of its button (see `handlers.button_data`)."""
+    data = button_data.parse(event.callback_data or "")
+    if data is None:
+        return alert(tx, "alert_invalid_button")
+    match data:
+        case PlaceChoice(grid_id):
+            return await on_place(tx, event, grid_id)
+        case OrderAction(target_id, action):
+            return await orders.on_press(tx, event, target_id, action)
+        case Feedback(case_id, rating):
+            return await feedback.on_feedback(tx, event, case_id, rating)
+        case CategoryChoice(case_id, code):
+            return await recategorize.on_choice(tx, event, case_id, code)
+        case CaseAction(case_id, action):
+            return await on_case_action(tx, event, case_id, action)
+
+
+async def on_case_action(tx: Tx, event: InboundEvent, case_id: int, action: str) -> Reply:
+    """A button on a case card: only the people of the case's rung may press it, and only
+    while the case is still on the ladder (全文 may be read at any time)."""
+    case = await get_case(tx.session, case_id)
+    if case is None:
         return alert(tx, "alert_invalid_button")
     person = tx.org.person(event.user_id)
     ladder = policy_of_case(case).ladder
     if not tx.org.may_act(person, case.grid_id, case.category, case.level, ladder):
         return alert(tx, "alert_not_allowed", number=case.number)
-    action = match[2]
     if action == "full":  # reading is allowed whatever state the case is in
         return await show_full_text(tx, event, case)
     if action == "merge":
         assert person is not None  # may_act said yes
         return await merge.merge_by_hand(tx, event, case, person)
-    if case.status not in MOVABLE:
+    if case.status not in ACTIVE:
         return alert(tx, "alert_case_closed", number=case.number, status=case.status)
     if action == "return" and case.return_count >= policy_of_case(case).max_returns:
         return alert(tx, "alert_no_more_returns", number=case.number, count=case.return_count)
@@ -76,34 +80,13 @@ async def on_press(tx: Tx, event: InboundEvent) -> Reply:
 async def acknowledge(tx: Tx, event: InboundEvent, case: Case) -> Reply:
     person = tx.org.person(event.user_id)
     assert person is not None
-    if case.status != "dispatched":
+    if case.status != Status.DISPATCHED:
         return alert(tx, "alert_already_acked", number=case.number, who=case.acknowledged_by)
-    from_level = case.level
-    ok = await transition(
-        tx.session,
-        case,
-        ("dispatched",),
-        status="acknowledged",
-        ack_due_at=None,
-        acknowledged_at=tx.now,
-        acknowledged_by=person.name,
-        updated_at=tx.now,
-    )
-    if not ok:
+    actor = lifecycle.Actor(person.telegram_id, person.name)
+    step = await lifecycle.acknowledge(tx.session, case, tx.now, actor)
+    if step is None:
         return alert(tx, "alert_case_changed", number=case.number)
-    tx.deadlines.append((case.id, case.next_due_at))  # the resolve clock runs on
-    add_event(
-        tx.session,
-        case,
-        "acknowledged",
-        tx.now,
-        actor_id=person.telegram_id,
-        actor_name=person.name,
-        from_status="dispatched",
-        to_status="acknowledged",
-        from_level=from_level,
-        unit_id=case.current_unit_id,
-    )
+    tx.deadlines.append(step.deadline)  # the resolve clock runs on
     unit = tx.org.units.get(case.current_unit_id)
     ladder = policy_of_case(case).ladder
     own = sorted(person.units & tx.org.case_units(case.grid_id, case.category, case.level, ladder))

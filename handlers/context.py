@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.clock import Clock
-from escalation.routing import OrgView
+from org.view import OrgView
 from storage.outbox import OutgoingMessage, enqueue
 from templates.render import Renderer
 from triage.classifier import Triage

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from escalation.engine import MOVABLE, Actor, escalate, transition
+from cases import lifecycle
+from cases.lifecycle import Actor
+from cases.status import ACTIVE
 from handlers.context import Tx
 from handlers.events import InboundEvent
 from handlers.intake import reply
@@ -20,7 +22,7 @@ from handlers.notify import (
     policy_of_case,
     render_card,
 )
-from storage.cases import add_event, get_case
+from storage.cases import get_case
 from storage.models import Case, Conversation
 from storage.outbox import OutgoingMessage
 
@@ -54,7 +56,7 @@ async def on_answer(tx: Tx, event: InboundEvent, conversation: Conversation) -> 
     if not tx.org.may_act(person, case.grid_id, case.category, case.level, ladder):
         await reply(tx, event, "not_allowed", number=case.number)
         return
-    if case.status not in MOVABLE:
+    if case.status not in ACTIVE:
         await reply(tx, event, "case_changed", number=case.number)
         return
     actor = Actor(person.telegram_id, person.name)
@@ -62,19 +64,7 @@ async def on_answer(tx: Tx, event: InboundEvent, conversation: Conversation) -> 
     if conversation.action == "resolve":
         await resolve(tx, event, case, actor, text, card_id)
     elif conversation.action == "return":
-        add_event(
-            tx.session,
-            case,
-            "returned",
-            tx.now,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            from_status=case.status,
-            from_level=case.level,
-            unit_id=case.current_unit_id,
-            note=text,
-        )
-        await climb(tx, event, case, actor, "returned", text, return_count=case.return_count + 1)
+        await climb(tx, event, case, actor, "returned", text)
     elif conversation.action == "escalate":
         await climb(tx, event, case, actor, "manual", text)
 
@@ -86,17 +76,22 @@ async def climb(
     actor: Actor,
     reason: str,
     note: str,
-    **extra: object,
 ) -> None:
+    """提级 (`manual`) or 回退 (`returned`): the case climbs a rung."""
     level = case.level
     notifier = CaseNotifier(tx.services)
-    ok = await escalate(
-        tx.session, case, tx.org, tx.now, notifier, actor=actor, reason=reason, note=note, **extra
-    )
-    if not ok:
+    if reason == "returned":
+        step = await lifecycle.give_back(
+            tx.session, case, tx.org, tx.now, notifier, actor=actor, note=note
+        )
+    else:
+        step = await lifecycle.escalate(
+            tx.session, case, tx.org, tx.now, notifier, actor=actor, reason=reason, note=note
+        )
+    if step is None:
         await reply(tx, event, "case_changed", number=case.number)
         return
-    tx.deadlines.append((case.id, case.next_due_at))
+    tx.deadlines.append(step.deadline)
     if case.level == level:
         await reply(tx, event, "escalate_top", number=case.number)
         return
@@ -115,36 +110,11 @@ async def climb(
 async def resolve(
     tx: Tx, event: InboundEvent, case: Case, actor: Actor, note: str, card_id: object
 ) -> None:
-    from_status = case.status
-    ok = await transition(
-        tx.session,
-        case,
-        MOVABLE,
-        status="resolved",
-        ack_due_at=None,
-        resolved_at=tx.now,
-        resolution_note=note,
-        acknowledged_at=case.acknowledged_at or tx.now,
-        acknowledged_by=case.acknowledged_by or actor.name,
-        updated_at=tx.now,
-    )
-    if not ok:
+    step = await lifecycle.resolve(tx.session, case, tx.now, actor, note)
+    if step is None:
         await reply(tx, event, "case_changed", number=case.number)
         return
-    add_event(
-        tx.session,
-        case,
-        "resolved",
-        tx.now,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        from_status=from_status,
-        to_status="resolved",
-        from_level=case.level,
-        unit_id=case.current_unit_id,
-        note=note,
-    )
-    tx.deadlines.append((case.id, case.next_due_at))  # 回访: the feedback window
+    tx.deadlines.append(step.deadline)  # 回访: the feedback window
     unit = tx.org.units.get(case.current_unit_id)
     if isinstance(card_id, int):
         status = tx.r.render("status_resolved", who=actor.name, at=tx.now)

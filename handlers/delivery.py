@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from escalation.engine import MOVABLE, escalate, transition
-from escalation.routing import Stop
+from cases.lifecycle import escalate, unassign
+from cases.status import ACTIVE
 from handlers.context import Services
 from handlers.notify import CaseNotifier
 from handlers.subscriptions import describe
+from org.view import Stop
 from storage.cases import add_event, get_case
 from storage.outbox import OutgoingMessage, drop_pending, enqueue
 from storage.subscriptions import switch_off_chat
@@ -53,13 +54,11 @@ async def on_delivery_failed(services: Services, failed: FailedDelivery) -> None
                 unit_id=org.staff_chats.get(failed.chat_id),
                 note=f"chat {failed.chat_id}: {failed.error[:200]}",
             )
-        if case is not None and case.status in MOVABLE and failed.unreachable:
+        if case is not None and case.status in ACTIVE and failed.unreachable:
             unit = org.units.get(case.current_unit_id)
             if failed.chat_id == case.assignee_id and unit is not None:
                 # The worker on duty cannot be reached privately: the grid's chat takes it.
-                if await transition(
-                    session, case, MOVABLE, assignee_id=None, assignee_name=None, updated_at=now
-                ):
+                if await unassign(session, case, now, f"chat {failed.chat_id}"):
                     await notifier.case_reached(session, case, Stop(case.level, unit), now, "new")
             elif (
                 unit is not None

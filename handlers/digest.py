@@ -29,11 +29,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from cases.status import NOT_A_CASE, OPEN
 from escalation.clock import Clock
 from escalation.daily import DailyRunner, parse_clock_time
 from handlers.alerts import case_link, may_subscribe, public_text, subject_of
 from handlers.context import Services, Tx
-from storage.cases import OPEN_STATUSES
 from storage.jobs import claim_period
 from storage.models import Case, CaseEvent
 from storage.outbox import OutgoingMessage, excerpt
@@ -45,7 +45,6 @@ NEW_WINDOW = timedelta(hours=24)
 SECTION_LIMIT = 20
 #: How much of each report a line quotes.
 EXCERPT = 30
-NOT_CASES = ("duplicate", "rejected")
 #: Timeline notes of the climbs that a missed deadline caused.
 MISSED = ("ack_overdue", "resolve_overdue")
 SECTIONS = ("new", "overdue", "stuck")
@@ -73,8 +72,8 @@ async def candidates(tx: Tx, now: datetime, stuck_after: timedelta) -> list[Cand
             select(Case, last_event.c.last_at)
             .outerjoin(last_event, last_event.c.case_id == Case.id)
             .where(
-                (Case.status.in_(OPEN_STATUSES))
-                | ((Case.created_at >= since) & Case.status.not_in(NOT_CASES))
+                (Case.status.in_(OPEN))
+                | ((Case.created_at >= since) & Case.status.not_in(NOT_A_CASE))
             )
             .order_by(Case.id)
         )
@@ -86,7 +85,7 @@ async def candidates(tx: Tx, now: datetime, stuck_after: timedelta) -> list[Cand
                 .where(
                     CaseEvent.kind.in_(("escalated", "ladder_exhausted")),
                     CaseEvent.note.in_(MISSED),
-                    CaseEvent.case_id.in_(select(Case.id).where(Case.status.in_(OPEN_STATUSES))),
+                    CaseEvent.case_id.in_(select(Case.id).where(Case.status.in_(OPEN))),
                 )
                 .distinct()
             )
@@ -95,9 +94,9 @@ async def candidates(tx: Tx, now: datetime, stuck_after: timedelta) -> list[Cand
     out = []
     for case, last_at in rows:
         sections = set()
-        if case.created_at >= since and case.status not in NOT_CASES:
+        if case.created_at >= since and case.status not in NOT_A_CASE:
             sections.add("new")
-        if case.status in OPEN_STATUSES:
+        if case.status in OPEN:
             if (
                 case.id in missed
                 or (case.status == "dispatched" and _passed(case.ack_due_at, now))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from escalation.engine import Actor, close, reopen
+from cases.lifecycle import Actor, close, reopen
 from handlers.context import Tx
 from handlers.conversation import forget
 from handlers.events import InboundEvent, Reply

@@ -12,13 +12,14 @@ from typing import Any
 
 from sqlalchemy import delete
 
-from escalation.engine import dispatch
-from escalation.routing import UnitView
+from cases import lifecycle
+from handlers.button_data import PlaceChoice
 from handlers.context import Tx
 from handlers.events import InboundEvent
 from handlers.merge import add_reporter, find_duplicate, merge_into, receipt_line
 from handlers.notify import CaseNotifier
-from storage.cases import add_event, next_case_number
+from org.view import UnitView
+from storage.cases import next_case_number
 from storage.models import Case, Conversation
 from storage.org_import import current_policy
 from storage.outbox import OutgoingMessage
@@ -102,8 +103,6 @@ async def file_case(
     number = await next_case_number(tx.session, tx.org.case_prefix, now.year)
     case = Case(
         number=number,
-        version=1,
-        status="new",
         reporter_id=report.reporter_id,
         reporter_name=report.reporter_name,
         source_chat_id=report.chat_id,
@@ -125,21 +124,11 @@ async def file_case(
         created_at=now,
         updated_at=now,
     )
-    tx.session.add(case)
-    await tx.session.flush()
-    add_reporter(tx, case, report, sig)
-    add_event(
-        tx.session,
-        case,
-        "filed",
-        now,
-        actor_id=report.reporter_id,
-        actor_name=report.reporter_name,
-        to_status="new",
-        unit_id=grid.id,
-        note=f"{case.category} {case.confidence:.2f}",
+    await lifecycle.file(
+        tx.session, case, now, lifecycle.Actor(report.reporter_id, report.reporter_name)
     )
-    await dispatch(tx.session, case, tx.org, now, CaseNotifier(tx.services))
+    add_reporter(tx, case, report, sig)
+    await lifecycle.dispatch(tx.session, case, tx.org, now, CaseNotifier(tx.services))
     tx.deadlines.append((case.id, case.next_due_at))
     unit = tx.org.units.get(case.current_unit_id)
     await tx.send(
@@ -247,7 +236,7 @@ async def remember_question(
 async def ask_place(tx: Tx, event: InboundEvent, pending: dict[str, Any]) -> None:
     await remember_question(tx, event, "choose_place", payload=pending)
     buttons = [
-        [(f"{community.name} · {grid.name}", f"p:{grid.id}")]
+        [(f"{community.name} · {grid.name}", PlaceChoice(grid.id).pack())]
         for community, grids in tx.org.grids_of_community()
         for grid in grids
     ][:PLACE_BUTTONS_MAX]

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 
-from escalation.engine import transition
-from escalation.policy import PRIORITIES, Policy
-from escalation.routing import PersonView, UnitView
+from cases import lifecycle
+from cases.lifecycle import Actor
+from cases.status import ACTIVE, Status
 from handlers.cards import refresh_cards
 from handlers.context import Tx
 from handlers.events import InboundEvent, Reply
@@ -38,6 +38,8 @@ from handlers.notify import (
     shows_resident,
     target_chat,
 )
+from org.policy import PRIORITIES, Policy
+from org.view import PersonView, UnitView
 from storage.cases import add_event, get_case_by_number
 from storage.models import Case, CaseReporter
 from storage.org_import import current_policy
@@ -49,7 +51,6 @@ from triage.problems import Signature, Verdict, compare, signature
 if TYPE_CHECKING:
     from handlers.intake import Report
 
-MERGEABLE = ("dispatched", "acknowledged", "returned", "reopened")
 EXTRA_REPORTS_KEPT = 5
 """Merged reports a card shows (the newest); all of them are in /case and the exports."""
 CARD_QUOTE = 80
@@ -159,7 +160,7 @@ async def find_duplicate(
                 select(Case)
                 .where(
                     Case.grid_id == grid.id,
-                    Case.status.in_(MERGEABLE),
+                    Case.status.in_(ACTIVE),
                     Case.created_at >= since,
                 )
                 .order_by(Case.id)
@@ -207,22 +208,6 @@ def add_reporter(tx: Tx, case: Case, report: Report, sig: Signature | None = Non
     )
 
 
-def _merged_event(tx: Tx, case: Case, reporter_id: int, name: str, text: str) -> None:
-    """A resident's report joined ``case``: the timeline keeps who said it and every word
-    (the exports and /case read it from here)."""
-    add_event(
-        tx.session,
-        case,
-        "merged",
-        tx.now,
-        actor_id=reporter_id,
-        actor_name=name,
-        to_status=case.status,
-        unit_id=case.current_unit_id,
-        note=text,
-    )
-
-
 def extra_report(reporter_id: int, name: str, text: str, at: datetime) -> dict[str, Any]:
     """One merged report as the card shows it (see ``Case.extra_reports``)."""
     return {
@@ -237,7 +222,7 @@ def extra_report(reporter_id: int, name: str, text: str, at: datetime) -> dict[s
 def _sooner_ack(case: Case, priority: str, now: datetime) -> dict[str, object]:
     """A case raised to ``priority`` while waiting to be taken must be taken by the new
     priority's deadline if that comes first."""
-    if case.status != "dispatched" or case.ack_due_at is None:
+    if case.status != Status.DISPATCHED or case.ack_due_at is None:
         return {}
     return {"ack_due_at": min(case.ack_due_at, policy_of_case(case).ack_deadline(priority, now))}
 
@@ -271,11 +256,12 @@ async def merge_into(
     raise_to, why = _raised_priority(policy, case, count, known is None, str(triage.priority))
     if raise_to is not None:
         values |= {"priority": raise_to, **_sooner_ack(case, raise_to, tx.now)}
-    if not await transition(tx.session, case, MERGEABLE, **values):
+    actor = Actor(report.reporter_id, report.reporter_name)
+    step = await lifecycle.join(tx.session, case, tx.now, actor, report.text, **values)
+    if step is None:
         return False
     add_reporter(tx, case, report, sig)
-    _merged_event(tx, case, report.reporter_id, report.reporter_name, report.text)
-    tx.deadlines.append((case.id, case.next_due_at))
+    tx.deadlines.append(step.deadline)
     await tell_holder(
         tx, case, report.reporter_name, report.text, raised=raise_to is not None, why=why
     )
@@ -382,8 +368,8 @@ async def merge_by_hand(tx: Tx, event: InboundEvent, case: Case, person: PersonV
         target is None
         or target.id == case.id
         or target.grid_id != case.grid_id
-        or target.status not in MERGEABLE
-        or case.status not in MERGEABLE
+        or target.status not in ACTIVE
+        or case.status not in ACTIVE
     ):
         return Reply(
             alert=tx.r.render(
@@ -411,30 +397,11 @@ async def merge_by_hand(tx: Tx, event: InboundEvent, case: Case, person: PersonV
             )
         ).scalars()
     )
-    from_status = case.status
-    if not await transition(
-        tx.session,
-        case,
-        MERGEABLE,
-        status="duplicate",
-        ack_due_at=None,
-        resolve_due_at=None,
-        updated_at=tx.now,
-    ):
+    actor = Actor(person.telegram_id, person.name)
+    gone = await lifecycle.mark_duplicate(tx.session, case, target.number, tx.now, actor)
+    if gone is None:
         return Reply(alert=tx.r.render("alert_case_changed", number=case.number), show_alert=True)
-    add_event(
-        tx.session,
-        case,
-        "merged_into",
-        tx.now,
-        actor_id=person.telegram_id,
-        actor_name=person.name,
-        from_status=from_status,
-        to_status="duplicate",
-        unit_id=case.current_unit_id,
-        note=target.number,
-    )
-    tx.deadlines.append((case.id, case.next_due_at))
+    tx.deadlines.append(gone.deadline)
     newcomers = {r.reporter_id for r in rows} - known
     quotes = [extra_report(r.reporter_id, r.reporter_name, r.text, r.at) for r in rows]
     tail = [*target.extra_reports, *quotes][-EXTRA_REPORTS_KEPT:]
@@ -446,12 +413,13 @@ async def merge_by_hand(tx: Tx, event: InboundEvent, case: Case, person: PersonV
     raised = _higher(case.priority, target.priority)
     if raised:
         values |= {"priority": case.priority, **_sooner_ack(target, case.priority, tx.now)}
-    if not await transition(tx.session, target, MERGEABLE, **values):
+    reports = [(Actor(row.reporter_id, row.reporter_name), row.text) for row in rows]
+    joined = await lifecycle.absorb(tx.session, target, tx.now, reports, **values)
+    if joined is None:
         raise RuntimeError("the case to merge into moved in this transaction")
     for row in rows:
         tx.session.add(row.copy_to(target.id))
-        _merged_event(tx, target, row.reporter_id, row.reporter_name, row.text)
-    tx.deadlines.append((target.id, target.next_due_at))
+    tx.deadlines.append(joined.deadline)
     if rows:
         await tell_holder(
             tx, target, rows[0].reporter_name, rows[0].text, raised=raised, why="worse"

@@ -7,20 +7,22 @@ case id and an action, and every press is checked against the presser (see butto
 from __future__ import annotations
 
 from datetime import datetime
+from typing import get_args
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.policy import Policy
-from escalation.routing import OrgView, Stop, UnitView
 from handlers.alerts import fan_out
+from handlers.button_data import CaseAction, CaseActionName, Feedback, RatingName
 from handlers.context import Services, Tx
+from org.policy import Policy
+from org.view import OrgView, Stop, UnitView
 from storage.models import Case, CaseReporter
 from storage.outbox import Button, OutgoingMessage, enqueue
 from templates.render import Renderer
 
-ACTIONS_OPEN = ("ack", "resolve", "return", "escalate", "recat")
-ACTIONS_ACKED = ("resolve", "return", "escalate", "recat")
+ACTIONS_OPEN: tuple[CaseActionName, ...] = ("ack", "resolve", "return", "escalate", "recat")
+ACTIONS_ACKED: tuple[CaseActionName, ...] = ("resolve", "return", "escalate", "recat")
 CARD_TEXT_MAX = 300
 """Characters of the report a card shows whole; a longer letter shows its start and a
 「全文」 button, because a 3,000-character letter would bury the buttons and the deadline."""
@@ -41,14 +43,16 @@ def has_more_text(case: Case) -> bool:
     )
 
 
-def case_buttons(r: Renderer, case: Case, actions: tuple[str, ...]) -> list[list[Button]]:
+def case_buttons(
+    r: Renderer, case: Case, actions: tuple[CaseActionName, ...]
+) -> list[list[Button]]:
     """The card's buttons: the actions, then 全文 and 合并 where they apply."""
-    extra = list(actions)
+    extra: list[CaseActionName] = list(actions)
     if actions and case.duplicate_hint:
         extra.append("merge")
     if has_more_text(case):
         extra.append("full")
-    buttons = [(r.label("button", a), f"c:{case.id}:{a}") for a in extra]
+    buttons = [(r.label("button", a), CaseAction(case.id, a).pack()) for a in extra]
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
@@ -103,10 +107,10 @@ def render_card(
     )
 
 
-def open_actions(case: Case, acknowledged: bool = False) -> tuple[str, ...]:
+def open_actions(case: Case, acknowledged: bool = False) -> tuple[CaseActionName, ...]:
     """The buttons a card offers: no 回退 once the case was sent back too often (the
     community decides), no 接单 once it is taken."""
-    actions: tuple[str, ...] = ACTIONS_ACKED if acknowledged else ACTIONS_OPEN
+    actions = ACTIONS_ACKED if acknowledged else ACTIONS_OPEN
     if case.return_count >= policy_of_case(case).max_returns:
         actions = tuple(a for a in actions if a != "return")
     return actions
@@ -234,4 +238,5 @@ async def notify_reporters(
 
 def feedback_buttons(r: Renderer, case: Case) -> list[list[Button]]:
     """满意 / 基本满意 / 不满意: only the case's reporters may press them (see buttons.py)."""
-    return [[(r.label("button", k), f"f:{case.id}:{k}") for k in ("good", "ok", "bad")]]
+    ratings = get_args(RatingName)
+    return [[(r.label("button", k), Feedback(case.id, k).pack()) for k in ratings]]

@@ -21,11 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from escalation import orders as chase
-from escalation.durations import parse_duration
-from escalation.routing import OrgView, PersonView, UnitView
+from handlers.button_data import OrderAction
 from handlers.context import Services, Tx
 from handlers.events import InboundEvent, Reply
 from handlers.intake import reply
+from org.durations import parse_duration
+from org.view import OrgView, PersonView, UnitView
 from storage.models import Order, OrderTarget, Outbox
 from storage.orders import (
     add_event,
@@ -42,7 +43,6 @@ MAX_ORDER_CHARS = 1000
 MAX_AHEAD = timedelta(days=366)
 BOARD_LIMIT = 10
 BOARD_EXCERPT = 40
-ORDER_DATA = re.compile(r"o:(\d{1,12}):(ack|done)")
 # "all grids of": `haizhuang/grids`, `海幢街道全部网格`, `宝玉直社区所有网格`.
 ALL_GRIDS = re.compile(r"(.+?)(?:/grids|全部网格|所有网格)", re.IGNORECASE)
 TARGET_SEPARATORS = re.compile(r"[,，、]")
@@ -198,9 +198,9 @@ def unit_name(org: OrgView, unit_id: str) -> str:
 def target_buttons(services: Services, target: OrderTarget) -> list[list[Button]]:
     r = services.renderer
     if target.status == "sent":
-        return [[(r.label("button", "order_ack"), f"o:{target.id}:ack")]]
+        return [[(r.label("button", "order_ack"), OrderAction(target.id, "ack").pack())]]
     if target.status == "acknowledged":
-        return [[(r.label("button", "order_done"), f"o:{target.id}:done")]]
+        return [[(r.label("button", "order_done"), OrderAction(target.id, "done").pack())]]
     return []
 
 

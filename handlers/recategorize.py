@@ -8,13 +8,16 @@ timeline, and the correction is kept as a new labelled example for the classifie
 
 from __future__ import annotations
 
-from escalation.engine import MOVABLE, Actor, reroute, transition
-from escalation.routing import PersonView
+from cases import lifecycle
+from cases.lifecycle import Actor
+from cases.status import ACTIVE
+from handlers.button_data import CategoryChoice
 from handlers.context import Tx
 from handlers.events import InboundEvent, Reply
 from handlers.intake import reply
 from handlers.notify import CaseNotifier, policy_of_case
-from storage.cases import add_event, get_case, get_case_by_number
+from org.view import PersonView
+from storage.cases import get_case, get_case_by_number
 from storage.models import Case, TriageCorrection
 from storage.outbox import OutgoingMessage
 from triage.categories import Category
@@ -40,7 +43,9 @@ def entitled(tx: Tx, person: PersonView | None, case: Case) -> bool:
 
 async def offer_choices(tx: Tx, event: InboundEvent, case: Case) -> Reply:
     """The 改类 button: show the categories as buttons in the chat."""
-    buttons = [(tx.r.label("category", code), f"r:{case.id}:{code}") for code in CODES]
+    buttons = [
+        (tx.r.label("category", code), CategoryChoice(case.id, code).pack()) for code in CODES
+    ]
     await tx.send(
         OutgoingMessage(
             key=f"ask:{event.callback_id}",
@@ -87,7 +92,7 @@ async def recategorize(
     tx: Tx, event: InboundEvent, case: Case, code: str, person: PersonView
 ) -> None:
     old = case.category
-    if case.status not in MOVABLE:
+    if case.status not in ACTIVE:
         await reply(tx, event, "case_changed", number=case.number)
         return
     if code == old:
@@ -95,20 +100,10 @@ async def recategorize(
             tx, event, "recategorize_same", number=case.number, category=tx.r.label("category", old)
         )
         return
-    if not await transition(tx.session, case, MOVABLE, category=code, updated_at=tx.now):
+    actor = Actor(person.telegram_id, person.name)
+    if await lifecycle.recategorize(tx.session, case, code, tx.now, actor) is None:
         await reply(tx, event, "case_changed", number=case.number)
         return
-    actor = Actor(person.telegram_id, person.name)
-    add_event(
-        tx.session,
-        case,
-        "recategorized",
-        tx.now,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        from_level=case.level,
-        note=f"{old} → {code}",
-    )
     tx.session.add(
         TriageCorrection(
             case_id=case.id,
@@ -120,9 +115,10 @@ async def recategorize(
             at=tx.now,
         )
     )
-    moved = await reroute(tx.session, case, tx.org, tx.now, CaseNotifier(tx.services), actor=actor)
-    if moved:
-        tx.deadlines.append((case.id, case.next_due_at))
+    notifier = CaseNotifier(tx.services)
+    moved = await lifecycle.reroute(tx.session, case, tx.org, tx.now, notifier, actor=actor)
+    if moved is not None:
+        tx.deadlines.append(moved.deadline)
     unit = tx.org.units.get(case.current_unit_id)
     await reply(
         tx,
@@ -132,5 +128,5 @@ async def recategorize(
         old=tx.r.label("category", old),
         new=tx.r.label("category", code),
         unit_name=unit.name if unit else "",
-        moved=moved,
+        moved=moved is not None,
     )

@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.routing import OrgView, PersonView
 from handlers.context import Tx
 from handlers.events import InboundEvent
+from org.view import OrgView, PersonView
 from reports import i18n
 from reports.indicators import RATE_KEYS, descendants, load_records
 from reports.periods import Period, PeriodError, looks_like_period, parse_period, period_name

@@ -23,12 +23,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from escalation.routing import OrgView
 from handlers.context import Services, Tx
 from handlers.events import InboundEvent
 from handlers.intake import reply
+from org.file import LADDER_LEVELS, PRIORITIES
+from org.view import OrgView
 from storage.models import Subscription
-from storage.orgfile import LADDER_LEVELS, PRIORITIES
 from storage.subscriptions import (
     Filters,
     add_subscription,

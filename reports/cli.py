@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.routing import OrgView
+from org.view import OrgView
 from reports.periods import Period, PeriodError, parse_period
 
 T = TypeVar("T")

@@ -53,7 +53,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.routing import OrgView
+from org.view import OrgView
 from storage.models import Case, CaseEvent
 
 RATE_KEYS = (

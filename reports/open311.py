@@ -37,7 +37,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.routing import OrgView
+from cases.status import FINISHED
+from org.view import OrgView
 from reports.indicators import CASE_COLUMNS, EVENT_COLUMNS, CaseRecord, EventRow, record_of
 from storage.models import Case, CaseEvent
 from templates.render import Renderer
@@ -45,7 +46,6 @@ from triage.categories import CATEGORY_INFO, Category, category_name
 from triage.keywords import CATEGORY_KEYWORDS
 from triage.llm import mask_phones
 
-CLOSED = ("closed", "duplicate", "rejected")
 SHOWN_EVENTS = ("merged", "merged_into")
 """The events a request shows: other residents' reports, and where a duplicate went."""
 KEYWORDS_PER_SERVICE = 6
@@ -89,7 +89,7 @@ def request_of(record: CaseRecord, org: OrgView) -> dict[str, Any]:
     unit = org.units.get(record.current_unit_id)
     grid = org.units.get(record.grid_id)
     expected = record.ack_due_at if record.status == "dispatched" else None
-    expected = expected or (record.resolve_due_at if record.status not in CLOSED else None)
+    expected = expected or (record.resolve_due_at if record.status not in FINISHED else None)
     notes = f"{r.label('status', record.status)} · {r.label('level', record.level)}"
     description = [mask_phones(record.text)]
     for event in record.events:
@@ -99,7 +99,7 @@ def request_of(record: CaseRecord, org: OrgView) -> dict[str, Any]:
             notes += f" → {event.note}"
     return {
         "service_request_id": record.number,
-        "status": "closed" if record.status in CLOSED else "open",
+        "status": "closed" if record.status in FINISHED else "open",
         "status_notes": notes,
         "service_name": category_name(record.category, org.language),
         "service_code": record.category,
@@ -243,9 +243,9 @@ async def find_requests(session: AsyncSession, query: RequestQuery) -> list[Case
         if query.codes:
             stmt = stmt.where(Case.category.in_(query.codes))
         if query.status == "closed":
-            stmt = stmt.where(Case.status.in_(CLOSED))
+            stmt = stmt.where(Case.status.in_(FINISHED))
         elif query.status == "open":
-            stmt = stmt.where(Case.status.not_in(CLOSED))
+            stmt = stmt.where(Case.status.not_in(FINISHED))
     stmt = stmt.order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_REQUESTS)
     conn = await session.connection()
     rows = (await conn.execute(stmt)).all()

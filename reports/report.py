@@ -32,7 +32,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from escalation.routing import OrgView, UnitView
+from cases.status import ACTIVE
+from org.view import OrgView, UnitView
 from reports import i18n
 from reports.indicators import (
     DEFINITIONS,
@@ -62,7 +63,6 @@ WEIGHTS: dict[str, float] = {
 }
 INVERTED = ("reopen_rate", "return_rate")
 LEVELS = ("grid", "community", "street", "department", "leadership")
-OPEN = ("dispatched", "acknowledged")
 WEB = Path(__file__).resolve().parent.parent / "templates" / "web"
 
 
@@ -193,7 +193,7 @@ class OverdueRow:
 
 def overdue_of(record: CaseRecord, org: OrgView, now: datetime) -> OverdueRow | None:
     """The first deadline this open case missed and has not made up for, if any."""
-    if record.status not in OPEN:
+    if record.status not in ACTIVE:
         return None
     last_reopen = max((i for i, e in enumerate(record.events) if e.kind == "reopened"), default=-1)
     since = record.events[last_reopen + 1 :]
@@ -300,7 +300,7 @@ async def load_report(
     session: AsyncSession, org: OrgView, period: Period, now: datetime, scope: Scope | None = None
 ) -> Report:
     records = await load_records(session, period.start, period.end)
-    open_records = await load_records(session, statuses=OPEN)
+    open_records = await load_records(session, statuses=ACTIVE)
     return build_report(records, open_records, org, period, now, scope)
 
 

@@ -16,8 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Case, CaseEvent, Counter, OrderTarget
 
-OPEN_STATUSES = ("new", "dispatched", "acknowledged", "returned", "reopened")
-
 
 async def next_case_number(session: AsyncSession, prefix: str, year: int) -> str:
     """`HZ-2026-000123`: a per-year sequence; the row lock serialises concurrent filers."""

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from org.file import OrgConfig
 from org.policy import DuplicateRule, Policy
 from org.view import OrgView, PersonView, UnitView
 from org.worktime import WorkingHours
 from storage.models import Chat, Org, Person, PersonUnit, Unit
-from org.file import OrgConfig
 
 LEADERSHIP_ID = "leadership"
 IMPORT_LOCK = 0x67726964  # "grid": the advisory lock that serialises org imports

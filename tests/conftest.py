@@ -17,10 +17,10 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.clock import FakeClock
-from escalation.routing import OrgView
+from org.file import OrgConfig, load_org
+from org.view import OrgView
 from storage.db import create_engine, migrate, sessionmaker
 from storage.org_import import import_org, load_view
-from storage.orgfile import OrgConfig, load_org
 
 FIXTURES = Path(__file__).parent / "fixtures"
 POSTGRES_ADMIN_DSN = os.environ.get(

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from bot.open311_api import Open311Api, keys_problem, parse_keys
+from org.file import OrgConfig
 from storage.db import create_engine, migrate, sessionmaker
 from storage.org_import import import_org
-from storage.orgfile import OrgConfig
 from tests.reports import history
 from tests.reports.history import NOW, PHONE, number
 

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from storage.orgfile import OrgConfig
+from org.file import OrgConfig
 from tests.e2e.harness import Harness
 
 

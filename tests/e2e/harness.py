@@ -26,7 +26,7 @@ from bot.outbox_sender import SendLimits
 from bot.sandbox import SandboxServer
 from bot.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH
 from escalation.clock import FakeClock
-from storage.orgfile import OrgConfig
+from org.file import OrgConfig
 
 TOKEN = "123456:TEST-token"
 RESIDENTS = {7001: "陈阿姨", 7002: "林先生", 7003: "Alice"}

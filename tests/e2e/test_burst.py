@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from org.file import OrgConfig
 from storage.models import Case
-from storage.orgfile import OrgConfig
 from tests.e2e.harness import Harness
 
 RESIDENTS_CHAT, GRID = -1002001, -1001003

@@ -46,11 +46,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.demo import build_world
 from bot.sandbox import SandboxServer
-from escalation.policy import LEVELS
+from org.file import OrgConfig, load_org
+from org.policy import LEVELS
 from storage.db import create_engine, migrate, sessionmaker
 from storage.models import Case, CaseEvent, Outbox
 from storage.org_import import import_org
-from storage.orgfile import OrgConfig, load_org
 from tests.conftest import FIXTURES, REDIS_URL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]

@@ -12,8 +12,8 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
+from org.file import OrdersConfig, OrgConfig, load_org
 from storage.models import Order, OrderEvent, OrderTarget
-from storage.orgfile import OrdersConfig, OrgConfig, load_org
 from tests.conftest import REDIS_URL
 from tests.e2e.harness import Harness
 

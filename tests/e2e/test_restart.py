@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from storage.orgfile import OrgConfig
+from org.file import OrgConfig
 from tests.conftest import REDIS_URL
 from tests.e2e.harness import Harness
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from storage.orgfile import DigestConfig, OrgConfig, PersonConfig
+from org.file import DigestConfig, OrgConfig, PersonConfig
 from tests.e2e.harness import Harness
 
 LI = 5009  # 李书记, leader: his private chat with the bot has his id

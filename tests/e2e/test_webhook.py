@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from bot.cli import main
+from org.file import OrgConfig
 from storage.models import Case
-from storage.orgfile import OrgConfig
 from tests.e2e.harness import WEBHOOK_SECRET, Harness
 
 ROOT = Path(__file__).resolve().parents[2]

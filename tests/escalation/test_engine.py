@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from escalation.clock import FakeClock
 from escalation.engine import fire_due
 from escalation.redis_index import RedisDeadlineIndex
-from escalation.routing import OrgView
 from escalation.scheduler import MemoryDeadlineIndex, Scheduler
 from handlers.context import Services
 from handlers.core import Core
 from handlers.notify import CaseNotifier
+from org.view import OrgView
 from storage import cases
 from storage.models import Case, CaseEvent, Outbox
 from tests.handlers.test_core import resident_says

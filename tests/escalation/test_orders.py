@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation import orders as chase
 from escalation.clock import FakeClock
-from escalation.routing import OrgView
 from handlers.context import Services
 from handlers.core import Core
 from handlers.events import InboundEvent
 from handlers.orders import OrderInputError, OrderMessages, parse_deadline, parse_targets
+from org.view import OrgView
 from storage.models import Order, OrderEvent, OrderTarget, Outbox
 from triage.classifier import classify
 

@@ -14,16 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.clock import FakeClock
 from escalation.engine import fire_due
-from escalation.routing import OrgView
 from handlers.context import Services
 from handlers.core import Core
 from handlers.delivery import on_delivery_failed
 from handlers.events import InboundEvent
 from handlers.notify import CaseNotifier
+from org.file import parse_org
+from org.view import OrgView
 from storage.db import create_engine, migrate, sessionmaker
 from storage.models import Case, CaseEvent, Outbox
 from storage.org_import import import_org, load_view
-from storage.orgfile import parse_org
 from triage.categories import Category, Priority
 from triage.classifier import Triage
 

@@ -21,17 +21,17 @@ from escalation.batch import PreparedBatch, fire_batch, prepare_batch
 from escalation.clock import FakeClock
 from escalation.engine import fire_due
 from escalation.redis_index import RedisDeadlineIndex
-from escalation.routing import OrgView
 from escalation.scheduler import DeadlineIndex, MemoryDeadlineIndex, Scheduler
 from handlers.context import Services
 from handlers.core import Core
 from handlers.events import InboundEvent
 from handlers.notify import CaseNotifier
+from org.file import OrgConfig
+from org.view import OrgView
 from storage import cases
 from storage.db import create_engine, migrate, sessionmaker
 from storage.models import Case, CaseEvent, Outbox
 from storage.org_import import import_org, load_view
-from storage.orgfile import OrgConfig
 from tests.handlers.test_core import resident_says
 from triage.classifier import classify
 

@@ -24,16 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from escalation.batch import BatchUnsupported, fire_batch
 from escalation.clock import FakeClock
 from escalation.engine import fire_due
-from escalation.routing import OrgView
 from handlers.context import Services
 from handlers.core import Core
 from handlers.events import InboundEvent
 from handlers.notify import CaseNotifier
+from org.file import OrgConfig
+from org.view import OrgView
 from storage import cases
 from storage.db import create_engine, migrate, sessionmaker
 from storage.models import Case, CaseEvent, Outbox
 from storage.org_import import import_org, load_view
-from storage.orgfile import OrgConfig
 from tests.conftest import _drop_postgres_database, _postgres_database
 from tests.handlers.test_core import resident_says
 from triage.classifier import classify

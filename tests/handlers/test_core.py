@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.clock import FakeClock
-from escalation.routing import OrgView
 from handlers import commands
 from handlers.context import Services, Tx
 from handlers.core import Core
 from handlers.events import InboundEvent
+from org.view import OrgView
 from storage.models import Case, CaseEvent, Outbox
 from triage.classifier import classify
 

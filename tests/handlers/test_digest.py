@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.clock import FakeClock
-from escalation.routing import OrgView
 from handlers.context import Services
 from handlers.digest import write_digest
+from org.view import OrgView
 from storage.models import JobRun, Outbox
 from storage.subscriptions import Filters, add_subscription
 from triage.classifier import classify

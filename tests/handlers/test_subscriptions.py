@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.clock import FakeClock
-from escalation.routing import OrgView, PersonView, UnitView
 from handlers.context import Services
 from handlers.events import InboundEvent
 from handlers.subscriptions import ask_admins, parse
+from org.view import OrgView, PersonView, UnitView
 from storage.subscriptions import Filters
 from triage.classifier import classify
 

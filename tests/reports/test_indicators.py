@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from escalation.routing import OrgView
+from org.view import OrgView
 from reports.indicators import CaseRecord, EventRow, compute, facts_of, p90
 from reports.periods import parse_period
 from reports.report import Report, Scope, load_report, score

@@ -18,14 +18,14 @@ from fontTools.ttLib import TTFont
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli import main
-from escalation.routing import OrgView
+from org.file import OrgConfig
+from org.view import OrgView
 from reports import open311
 from reports.indicators import REQUIRED_KEYS, EventRow, load_records
 from reports.periods import parse_period
 from reports.report import Report, load_report, write_csv, write_html, write_json
 from storage.db import create_engine, migrate, sessionmaker
 from storage.org_import import import_org, load_view
-from storage.orgfile import OrgConfig
 from tests.reports import history
 from tests.reports.history import NOW, PERIOD, PHONE, number
 

@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.clock import FakeClock
-from escalation.policy import DEFAULT_POLICY
+from org.file import OrgConfig
+from org.policy import DEFAULT_POLICY
 from storage import cases, outbox
 from storage.models import Case, Chat, Outbox, Person, PersonUnit, Unit
 from storage.org_import import import_org, load_view
-from storage.orgfile import OrgConfig
 
 
 def new_case(clock: FakeClock, number: str) -> Case:

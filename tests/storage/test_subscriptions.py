@@ -12,15 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from escalation.batch import fire_batch
 from escalation.clock import FakeClock
-from escalation.routing import OrgView, Stop
 from handlers.alerts import fan_out
 from handlers.context import Services
 from handlers.core import Core
 from handlers.notify import CaseNotifier
+from org.file import parse_org
+from org.view import OrgView, Stop
 from storage.db import create_engine, migrate, sessionmaker
 from storage.models import Case, Outbox, Subscription
 from storage.org_import import import_org, load_view
-from storage.orgfile import parse_org
 from storage.subscriptions import (
     Filters,
     Subject,

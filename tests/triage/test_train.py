@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,18 +20,44 @@ from triage.train import SETTINGS, Settings, _design, augment, fit, fold_correct
 MAX_MODEL_BYTES = 50 * 1024 * 1024
 
 
-def test_training_rebuilds_the_shipped_model_byte_for_byte(tmp_path: Path) -> None:
+def _quantum_diffs(built: dict[str, Any], shipped: dict[str, Any]) -> tuple[int, int]:
+    """Count stored integers that differ, and the largest difference, between two models.
+
+    Why a tolerance at all: the weights are floats rounded to 1/scale, and a float
+    that lands within 1e-12 of a rounding boundary rounds one way with one BLAS
+    build and the other way with another. Everything else (labels, vocabulary,
+    features, calibration) must match exactly; a stale model differs in far more
+    than a handful of last digits.
+    """
+    assert built["weights"].keys() == shipped["weights"].keys()
+    pairs = [
+        (a, b)
+        for k in built["weights"]
+        for a, b in zip(built["weights"][k], shipped["weights"][k], strict=True)
+    ]
+    pairs += list(zip(built["bias"], shipped["bias"], strict=True))
+    diffs = [abs(a - b) for a, b in pairs if a != b]
+    return len(diffs), max(diffs, default=0)
+
+
+def test_training_rebuilds_the_shipped_model(tmp_path: Path) -> None:
     out = tmp_path / "model" / "triage.json"
     report = train(CORPUS_DIR, out)
-    shipped = MODEL_PATH.read_bytes()
-    built = out.read_bytes()
-    assert hashlib.sha256(built).hexdigest() == hashlib.sha256(shipped).hexdigest(), (
+    built_bytes = out.read_bytes()
+    built, shipped = json.loads(built_bytes), json.loads(MODEL_PATH.read_bytes())
+    stale = (
         "the shipped model is stale: run `gridcall triage train` and commit "
         "triage/model/triage.json"
     )
-    assert built == shipped
-    assert report.size == len(built) < MAX_MODEL_BYTES
-    assert report.sha256 == hashlib.sha256(built).hexdigest()
+    for key in shipped.keys() - {"weights", "bias"}:
+        assert built[key] == shipped[key], f"{stale} ({key} differs)"
+    assert built.keys() == shipped.keys(), stale
+    differing, largest = _quantum_diffs(built, shipped)
+    assert largest <= 1 and differing <= 10, (
+        f"{stale} ({differing} weights differ, by up to {largest})"
+    )
+    assert report.size == len(built_bytes) < MAX_MODEL_BYTES
+    assert report.sha256 == hashlib.sha256(built_bytes).hexdigest()
     assert report.examples > 1000 and report.features > 1000
     assert report.train_accuracy > 0.9
 
