@@ -51,13 +51,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bench.sections import cpu_model, replace_section, verdict
 from bot.outbox_sender import OutboxSender
 from bot.ratelimit import SendLimits
-from bot.sandbox import SandboxServer
 from bot.telegram.transport import AiogramTransport
 from escalation.clock import FakeClock, SystemClock
+from handlers.notify import card_bundle_line
+from sandbox import SandboxServer
 from storage import outbox
 from storage.db import create_engine, migrate, sessionmaker
 from storage.models import Outbox
-from storage.outbox import OutgoingMessage, card_bundle_line, enqueue
+from storage.outbox import OutgoingMessage, enqueue
 from templates.render import Renderer
 
 ROOT: Final = Path(__file__).resolve().parent.parent
@@ -121,7 +122,7 @@ class Results:
 
 def card(renderer: Renderer, i: int, chat_id: int, now: datetime) -> OutgoingMessage:
     """A case card as the notifier writes it: the real template, five buttons, and the
-    bundle line and button `enqueue` would derive from the case."""
+    bundle line and button handlers/notify.card_message gives it."""
     number = f"HZ-2026-{i:06d}"
     report = f"{i}号楼{REPORTS[i % len(REPORTS)]}"
     case = SimpleNamespace(
@@ -136,6 +137,8 @@ def card(renderer: Renderer, i: int, chat_id: int, now: datetime) -> OutgoingMes
         ack_due_at=now + timedelta(hours=2),
         resolve_due_at=None,
         duplicate_hint=None,
+        category="municipal",
+        priority="normal",
     )
     text = renderer.render(
         "case_card",
@@ -162,7 +165,7 @@ def card(renderer: Renderer, i: int, chat_id: int, now: datetime) -> OutgoingMes
         text=text,
         buttons=[buttons[k : k + 2] for k in range(0, len(buttons), 2)],
         case_id=i,
-        bundle_line=card_bundle_line(text, number, report),
+        bundle_line=card_bundle_line(renderer, case, climbed=False),  # type: ignore[arg-type]
         bundle_button=(f"{renderer.label('button', 'ack')} {number}", f"c:{i}:ack"),
     )
 

@@ -14,9 +14,9 @@ from typing import TextIO
 
 import click
 
+from bot.report_commands import export_command, report_command
 from bot.settings import Settings, SettingsError, load_settings
 from org.file import OrgConfig, OrgFileError, load_org
-from reports.cli import export_command, report_command
 from triage.cli import triage_group
 
 DEMO_ORG = Path(__file__).parent / "demo_org.yaml"

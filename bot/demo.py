@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 from bot.app import AppConfig, GridcallApp
 from bot.outbox_sender import SendLimits
-from bot.sandbox import SandboxServer
 from org.file import OrgConfig
+from sandbox import SandboxServer
 from templates.render import Renderer
 
 log = logging.getLogger(__name__)

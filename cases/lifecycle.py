@@ -204,6 +204,19 @@ async def file(session: AsyncSession, case: Case, now: datetime, actor: Actor) -
     )
 
 
+def _arrival(policy: Policy, case: Case, level: str, unit_id: str, now: datetime) -> dict[str, Any]:
+    """What a case's row says when it reaches a rung: waiting there for 接单, with the
+    acknowledge clock started afresh."""
+    return {
+        "status": Status.DISPATCHED,
+        "level": level,
+        "current_unit_id": unit_id,
+        "level_since": now,
+        "ack_due_at": policy.ack_deadline(case.priority, now),
+        "updated_at": now,
+    }
+
+
 async def dispatch(
     session: AsyncSession, case: Case, org: OrgView, now: datetime, notifier: Notifier
 ) -> Step | None:
@@ -227,14 +240,9 @@ async def dispatch(
         allowed=(Status.NEW,),
         to_level=target.level,
         skipped=stops[:-1],
-        status=Status.DISPATCHED,
-        level=target.level,
-        current_unit_id=target.unit.id,
-        level_since=now,
-        ack_due_at=policy.ack_deadline(case.priority, now),
         assignee_id=assignee.telegram_id if assignee else None,
         assignee_name=assignee.name if assignee else None,
-        updated_at=now,
+        **_arrival(policy, case, target.level, target.unit.id, now),
     )
     if step is not None:
         await notifier.case_reached(session, case, target, now, "new")
@@ -327,14 +335,9 @@ async def escalate(
             **extra,
         )
     values: dict[str, Any] = {
-        "status": Status.DISPATCHED,
-        "level": target.level,
-        "current_unit_id": target.unit.id,
-        "level_since": now,
-        "ack_due_at": policy.ack_deadline(case.priority, now),
+        **_arrival(policy, case, target.level, target.unit.id, now),
         "assignee_id": None,
         "assignee_name": None,
-        "updated_at": now,
     }
     if reason == "resolve_overdue":
         values["resolve_due_at"] = policy.resolve_deadline(case.priority, now)
@@ -461,18 +464,13 @@ async def reopen(
         actor=actor,
         note=note,
         to_level=target.level,
-        status=Status.DISPATCHED,
-        level=target.level,
-        current_unit_id=target.unit.id,
-        level_since=now,
-        ack_due_at=policy.ack_deadline(case.priority, now),
         resolve_due_at=policy.resolve_deadline(case.priority, now),
         acknowledged_at=None,
         acknowledged_by=None,
         rating="bad",
         assignee_id=None,
         assignee_name=None,
-        updated_at=now,
+        **_arrival(policy, case, target.level, target.unit.id, now),
     )
     if step is not None:
         await notifier.case_reached(session, case, target, now, "reopened")
@@ -527,11 +525,7 @@ async def reroute(
         actor=actor,
         note=f"{case.current_unit_id} → {unit.id}",
         to_level=case.level,
-        status=Status.DISPATCHED,
-        current_unit_id=unit.id,
-        level_since=now,
-        ack_due_at=policy.ack_deadline(case.priority, now),
-        updated_at=now,
+        **_arrival(policy, case, case.level, unit.id, now),
     )
     if step is not None:
         await notifier.case_reached(session, case, Stop(case.level, unit), now, "rerouted")

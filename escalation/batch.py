@@ -9,8 +9,10 @@ loads a chunk of due cases with one query and commits all their escalations toge
 * **The decisions are the engine's.** Each case goes through `engine.tick` exactly as
   `fire_due` would run it, against a `_PlanningSession` that stands in for the database
   session: the guarded updates succeed on paper (the engine mirrors every value it writes
-  onto the `Case` object), events and outbox rows are recorded instead of written, reads
-  pass through. Nothing is re-implemented here, so nothing can drift from the engine.
+  onto the `Case` object), events and outbox rows are recorded instead of written
+  (`storage.outbox.enqueue` hands its row to a `RowRecorder` rather than inserting it, so
+  no SQL statement is taken apart here), reads pass through. Nothing is re-implemented
+  here, so nothing can drift from the engine.
 * **The guard is kept per case.** The recorded changes become one UPDATE per chunk (on
   PostgreSQL ``UPDATE … FROM unnest(…) WHERE version = old RETURNING id``; on SQLite one
   guarded UPDATE each, in the same transaction) that applies only where the row still has
@@ -54,8 +56,8 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql.dml import Insert, Update
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
 from sqlalchemy.sql.util import find_tables
 from sqlalchemy.types import TypeEngine
@@ -116,29 +118,6 @@ def _table_name(table: object) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _outbox_values(statement: Insert) -> dict[str, Any]:
-    """The row `storage.outbox.enqueue` inserts, taken from its statement.
-
-    Only its shape is accepted: one row of plain values, ON CONFLICT (dedupe_key) DO
-    NOTHING. Anything else could mean other semantics, so the batch refuses it.
-    """
-    conflict = statement._post_values_clause
-    target = list(getattr(conflict, "inferred_target_elements", None) or [])
-    if (
-        statement._multi_values
-        or not statement._values
-        or type(conflict).__name__ != "OnConflictDoNothing"
-        or [getattr(t, "key", t) for t in target] != ["dedupe_key"]
-    ):
-        raise BatchUnsupported("an outbox insert other than enqueue's")
-    row: dict[str, Any] = {}
-    for key, value in statement._values.items():
-        if not isinstance(value, BindParameter):
-            raise BatchUnsupported("an outbox insert with a SQL expression")
-        row[str(getattr(key, "key", key))] = value.value
-    return row
-
-
 class _PlanningSession:
     """Stands in for `AsyncSession` while the engine decides what to do with a case.
 
@@ -165,14 +144,16 @@ class _PlanningSession:
         if isinstance(statement, Update) and _table_name(statement.table) == CASES.name:
             self._current()
             return _CHANGED
-        if isinstance(statement, Insert) and _table_name(statement.table) == OUTBOX.name:
-            self._current().outbox.append(_outbox_values(statement))
-            return _CHANGED
         if isinstance(statement, Select):
             if any(_table_name(t) == CASES.name for t in find_tables(statement)):
                 raise BatchUnsupported("a read of the cases table while planning")
             return await self._real.execute(statement, params, **kw)
         raise BatchUnsupported(f"a statement the batch cannot defer: {type(statement).__name__}")
+
+    def record_outbox(self, row: dict[str, Any]) -> None:
+        """`storage.outbox.enqueue` hands the row here instead of inserting it
+        (`storage.outbox.RowRecorder`)."""
+        self._current().outbox.append(row)
 
     def add(self, instance: object, _warn: bool = True) -> None:
         if not isinstance(instance, CaseEvent):

@@ -7,8 +7,6 @@ gets a short alert and changes nothing.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from cases import lifecycle
 from cases.status import ACTIVE, Status
 from handlers import button_data, feedback, merge, orders, recategorize
@@ -24,8 +22,9 @@ from handlers.notify import (
     policy_of_case,
     render_card,
 )
+from storage import conversations
 from storage.cases import get_case
-from storage.models import Case, Conversation
+from storage.models import Case
 from storage.outbox import OutgoingMessage
 
 
@@ -142,15 +141,9 @@ async def on_place(tx: Tx, event: InboundEvent, grid_id: str) -> Reply:
     grid = tx.org.units.get(grid_id)
     conversation = None
     if event.user_id is not None:
-        conversation = (
-            await tx.session.execute(
-                select(Conversation).where(
-                    Conversation.chat_id == event.chat_id,
-                    Conversation.user_id == event.user_id,
-                    Conversation.action == "choose_place",
-                )
-            )
-        ).scalar_one_or_none()
+        conversation = await conversations.waiting(
+            tx.session, event.chat_id, event.user_id, "choose_place"
+        )
     if grid is None or grid.level != "grid" or not event.is_private:
         return alert(tx, "alert_invalid_button")
     if conversation is None or conversation.expires_at < tx.now:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from sqlalchemy import select, update
-
 from handlers.context import Tx
 from handlers.notify import (
     case_buttons,
@@ -22,7 +20,9 @@ from handlers.notify import (
     render_card,
     target_chat,
 )
-from storage.models import Case, CaseEvent, Outbox
+from storage import outbox
+from storage.cases import last_event_of
+from storage.models import Case, Outbox
 from storage.outbox import OutgoingMessage
 
 _CARD_KEY: Final = re.compile(r"case:\d+:(?:v\d+:card(?:-edit)?|v\d+:refresh:-?\d+|shared:.+)")
@@ -36,30 +36,18 @@ async def card_reason(tx: Tx, case: Case) -> str:
     """Why the case is at its level, as its card's headline says (``new`` on the grid)."""
     if case.level == "grid":
         return "new"
-    kinds = ("escalated", "reopened", "rerouted")
-    stmt = (
-        select(CaseEvent.kind, CaseEvent.note)
-        .where(CaseEvent.case_id == case.id, CaseEvent.kind.in_(kinds))
-        .order_by(CaseEvent.id.desc())
-        .limit(1)
-    )
-    row = (await tx.session.execute(stmt)).first()
-    if row is None:
+    last = await last_event_of(tx.session, case.id, ("escalated", "reopened", "rerouted"))
+    if last is None:
         return "new"
-    if row.kind != "escalated":
-        return str(row.kind)
-    return str(row.note) if row.note in _REASONS else "manual"
+    kind, note = last
+    if kind != "escalated":
+        return kind
+    return note if note is not None and note in _REASONS else "manual"
 
 
 async def live_card(tx: Tx, case: Case, chat_id: int) -> Outbox | None:
     """The newest card row of ``case`` in ``chat_id``: what that chat shows of it now."""
-    rows = (
-        await tx.session.execute(
-            select(Outbox)
-            .where(Outbox.case_id == case.id, Outbox.chat_id == chat_id)
-            .order_by(Outbox.id.desc())
-        )
-    ).scalars()
+    rows = await outbox.rows_of_case(tx.session, case.id, chat_id)
     return next((row for row in rows if _CARD_KEY.fullmatch(row.dedupe_key)), None)
 
 
@@ -82,12 +70,7 @@ async def refresh_cards(tx: Tx, case: Case) -> None:
     actions = open_actions(case, acknowledged=case.status == "acknowledged")
     buttons = case_buttons(tx.r, case, actions)
     if row.status == "pending":  # not out yet: it will go out as it is now
-        await tx.session.execute(
-            update(Outbox)
-            .where(Outbox.id == row.id, Outbox.status == "pending")
-            .values(text=text, buttons=[[list(b) for b in line] for line in buttons])
-            .execution_options(synchronize_session=False)
-        )
+        await outbox.rewrite_pending(tx.session, row.id, text, buttons)
         return
     # A card sent, or an edit delivered as a new message (it was aimed at a bundle), has
     # its own message id; an edit delivered as an edit shows on the message it edited.

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, select
-
 from handlers import orders, recategorize, stats, subscriptions
 from handlers.context import Tx
 from handlers.events import InboundEvent
 from handlers.intake import reply
 from handlers.notify import place_of, policy_of_case
+from storage import conversations
 from storage.cases import get_case_by_number, timeline
-from storage.models import Case, CaseReporter, Conversation
+from storage.reporters import cases_reported_by
 
 MINE_LIMIT = 20
 CASE_NUMBER = re.compile(r"[A-Za-z]{1,6}-\d{4}-\d{6}")
@@ -80,26 +79,18 @@ async def show_case(tx: Tx, event: InboundEvent, args: str) -> None:
 
 async def mine(tx: Tx, event: InboundEvent) -> None:
     """A resident's own cases and where they stand, newest first."""
-    rows = (
-        await tx.session.execute(
-            select(Case)
-            .join(CaseReporter, CaseReporter.case_id == Case.id)
-            .where(CaseReporter.reporter_id == event.user_id)
-            .order_by(Case.id.desc())
-            .limit(MINE_LIMIT)
-        )
-    ).scalars()
-    cases = list(dict.fromkeys(rows))
+    cases = (
+        await cases_reported_by(tx.session, event.user_id, MINE_LIMIT)
+        if event.user_id is not None
+        else []
+    )
     await reply(tx, event, "mine", cases=cases, limit=MINE_LIMIT)
 
 
 async def cancel(tx: Tx, event: InboundEvent) -> None:
-    result = await tx.session.execute(
-        delete(Conversation).where(
-            Conversation.chat_id == event.chat_id, Conversation.user_id == event.user_id
-        )
+    cancelled = event.user_id is not None and await conversations.forget(
+        tx.session, event.chat_id, event.user_id
     )
-    cancelled = bool(result.rowcount)  # type: ignore[attr-defined]
     await reply(tx, event, "cancelled" if cancelled else "nothing_to_cancel")
 
 

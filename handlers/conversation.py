@@ -7,8 +7,6 @@ come long after the press, and the case may have moved on.
 
 from __future__ import annotations
 
-from sqlalchemy import delete
-
 from cases import lifecycle
 from cases.lifecycle import Actor
 from cases.status import ACTIVE
@@ -22,6 +20,7 @@ from handlers.notify import (
     policy_of_case,
     render_card,
 )
+from storage import conversations
 from storage.cases import get_case
 from storage.models import Case, Conversation
 from storage.outbox import OutgoingMessage
@@ -30,12 +29,7 @@ MAX_NOTE_CHARS = 1000
 
 
 async def forget(tx: Tx, conversation: Conversation) -> None:
-    await tx.session.execute(
-        delete(Conversation).where(
-            Conversation.chat_id == conversation.chat_id,
-            Conversation.user_id == conversation.user_id,
-        )
-    )
+    await conversations.forget(tx.session, conversation.chat_id, conversation.user_id)
 
 
 async def on_answer(tx: Tx, event: InboundEvent, conversation: Conversation) -> None:

@@ -12,14 +12,13 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import buttons, commands, conversation, feedback, intake, subscriptions
 from handlers.context import Services, Tx
 from handlers.events import InboundEvent, Reply
-from storage.models import Conversation, ProcessedUpdate
+from storage import conversations, updates
+from storage.models import Conversation
 from triage.classifier import Triage
 
 log = logging.getLogger(__name__)
@@ -29,15 +28,7 @@ async def first_delivery(session: AsyncSession, event: InboundEvent, tx: Tx) -> 
     """Record the update id; False if it was already handled."""
     if event.update_id is None:
         return True
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(ProcessedUpdate)
-        .values(platform=event.platform, update_id=event.update_id, at=tx.now)
-        .on_conflict_do_nothing()
-    )
-    result = await session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return await updates.first_delivery(session, event.platform, event.update_id, tx.now)
 
 
 class Core:
@@ -125,13 +116,7 @@ class Core:
 async def pending_conversation(tx: Tx, event: InboundEvent) -> Conversation | None:
     if event.user_id is None:
         return None
-    row = (
-        await tx.session.execute(
-            select(Conversation).where(
-                Conversation.chat_id == event.chat_id, Conversation.user_id == event.user_id
-            )
-        )
-    ).scalar_one_or_none()
+    row = await conversations.waiting(tx.session, event.chat_id, event.user_id)
     if row is not None and row.expires_at < tx.now:
         await conversation.forget(tx, row)
         return None

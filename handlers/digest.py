@@ -27,15 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-
 from cases.status import NOT_A_CASE, OPEN
 from escalation.clock import Clock
 from escalation.daily import DailyRunner, parse_clock_time
 from handlers.alerts import case_link, may_subscribe, public_text, subject_of
 from handlers.context import Services, Tx
+from storage.cases import cases_with_event, open_or_new_with_last_event
 from storage.jobs import claim_period
-from storage.models import Case, CaseEvent
+from storage.models import Case
 from storage.outbox import OutgoingMessage, excerpt
 from storage.subscriptions import Filters, active_subscriptions, matches
 
@@ -60,37 +59,9 @@ class Candidate:
 
 async def candidates(tx: Tx, now: datetime, stuck_after: timedelta) -> list[Candidate]:
     """Every case that is new, overdue or stuck, whoever it may concern."""
-    session = tx.session
-    last_event = (
-        select(CaseEvent.case_id, func.max(CaseEvent.at).label("last_at"))
-        .group_by(CaseEvent.case_id)
-        .subquery()
-    )
     since = now - NEW_WINDOW
-    rows = (
-        await session.execute(
-            select(Case, last_event.c.last_at)
-            .outerjoin(last_event, last_event.c.case_id == Case.id)
-            .where(
-                (Case.status.in_(OPEN))
-                | ((Case.created_at >= since) & Case.status.not_in(NOT_A_CASE))
-            )
-            .order_by(Case.id)
-        )
-    ).all()
-    missed = set(
-        (
-            await session.execute(
-                select(CaseEvent.case_id)
-                .where(
-                    CaseEvent.kind.in_(("escalated", "ladder_exhausted")),
-                    CaseEvent.note.in_(MISSED),
-                    CaseEvent.case_id.in_(select(Case.id).where(Case.status.in_(OPEN))),
-                )
-                .distinct()
-            )
-        ).scalars()
-    )
+    rows = await open_or_new_with_last_event(tx.session, OPEN, since, NOT_A_CASE)
+    missed = await cases_with_event(tx.session, OPEN, ("escalated", "ladder_exhausted"), MISSED)
     out = []
     for case, last_at in rows:
         sections = set()

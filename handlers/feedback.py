@@ -5,8 +5,6 @@ may judge it; the first answer decides, and no answer within the policy's window
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from cases.lifecycle import Actor, close, reopen
 from handlers.context import Tx
 from handlers.conversation import forget
@@ -14,8 +12,9 @@ from handlers.events import InboundEvent, Reply
 from handlers.intake import remember_question, reply
 from handlers.notify import CaseNotifier, notify_reporters
 from storage.cases import add_event, get_case
-from storage.models import CaseReporter, Conversation
+from storage.models import Conversation
 from storage.outbox import OutgoingMessage
+from storage.reporters import reporter_ids
 
 #: What a resident may write about why they are not satisfied.
 MAX_REASON_CHARS = 1000
@@ -27,13 +26,7 @@ async def on_feedback(tx: Tx, event: InboundEvent, case_id: int, rating: str) ->
     case = await get_case(tx.session, case_id)
     if case is None or rating not in RATINGS:
         return Reply(alert=tx.r.render("alert_invalid_button"), show_alert=True)
-    reporters = set(
-        (
-            await tx.session.execute(
-                select(CaseReporter.reporter_id).where(CaseReporter.case_id == case.id)
-            )
-        ).scalars()
-    )
+    reporters = await reporter_ids(tx.session, case.id)
     if event.user_id not in reporters:
         return Reply(
             alert=tx.r.render("alert_feedback_not_yours", number=case.number), show_alert=True

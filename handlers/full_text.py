@@ -8,13 +8,12 @@ splits it into several messages when it is longer than one can carry.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from handlers.context import Tx
 from handlers.events import InboundEvent, Reply
 from handlers.notify import target_chat
-from storage.models import Case, CaseReporter
+from storage.models import Case
 from storage.outbox import OutgoingMessage
+from storage.reporters import reports_of
 
 
 def shows_names_in(tx: Tx, case: Case, chat_id: int) -> bool:
@@ -31,15 +30,7 @@ def shows_names_in(tx: Tx, case: Case, chat_id: int) -> bool:
 
 
 async def show_full_text(tx: Tx, event: InboundEvent, case: Case) -> Reply:
-    rows = list(
-        (
-            await tx.session.execute(
-                select(CaseReporter)
-                .where(CaseReporter.case_id == case.id)
-                .order_by(CaseReporter.at, CaseReporter.id)
-            )
-        ).scalars()
-    )
+    rows = await reports_of(tx.session, case.id, by_time=True)
     names = shows_names_in(tx, case, event.chat_id)
     reports = [
         {"at": row.at, "name": row.reporter_name if names else None, "text": row.text}

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete
-
 from cases import lifecycle
 from handlers.button_data import PlaceChoice
 from handlers.context import Tx
@@ -19,8 +17,9 @@ from handlers.events import InboundEvent
 from handlers.merge import add_reporter, find_duplicate, merge_into, receipt_line
 from handlers.notify import CaseNotifier
 from org.view import UnitView
+from storage import conversations
 from storage.cases import next_case_number
-from storage.models import Case, Conversation
+from storage.models import Case
 from storage.org_import import current_policy
 from storage.outbox import OutgoingMessage
 from triage.categories import Category, Priority
@@ -31,6 +30,7 @@ MAX_REPORT_CHARS = 4096
 """The longest report filed: what one Telegram message can carry, so a letter pasted into
 one message is always filed whole. Longer text cannot arrive in one message on Telegram;
 from another transport it is answered with the limit and filed nowhere, never cut."""
+
 CONVERSATION_TTL = timedelta(minutes=30)
 PLACE_BUTTONS_MAX = 24
 
@@ -216,20 +216,14 @@ async def remember_question(
     """What the bot now waits for from this person in this chat (it replaces any earlier
     question): kept in the database, so a restart before the answer loses nothing."""
     assert event.user_id is not None
-    await tx.session.execute(
-        delete(Conversation).where(
-            Conversation.chat_id == event.chat_id, Conversation.user_id == event.user_id
-        )
-    )
-    tx.session.add(
-        Conversation(
-            chat_id=event.chat_id,
-            user_id=event.user_id,
-            action=action,
-            case_id=case_id,
-            payload=payload or {},
-            expires_at=tx.now + CONVERSATION_TTL,
-        )
+    await conversations.ask(
+        tx.session,
+        event.chat_id,
+        event.user_id,
+        action,
+        tx.now + CONVERSATION_TTL,
+        case_id=case_id,
+        payload=payload,
     )
 
 
@@ -274,11 +268,8 @@ async def file_from_pending(
     location = pending.get("location")
     text = str(pending.get("text") or "")
     triage = _pending_triage(pending) or tx.classify(text, addressed=True)
-    await tx.session.execute(
-        delete(Conversation).where(
-            Conversation.chat_id == event.chat_id, Conversation.user_id == event.user_id
-        )
-    )
+    if event.user_id is not None:
+        await conversations.forget(tx.session, event.chat_id, event.user_id)
     report = Report(
         reporter_id=event.user_id or 0,
         reporter_name=str(pending.get("user_name") or event.user_name),

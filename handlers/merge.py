@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import select
-
 from cases import lifecycle
 from cases.lifecycle import Actor
 from cases.status import ACTIVE, Status
@@ -40,10 +38,11 @@ from handlers.notify import (
 )
 from org.policy import PRIORITIES, Policy
 from org.view import PersonView, UnitView
-from storage.cases import add_event, get_case_by_number
+from storage.cases import add_event, get_case_by_number, recent_in_grid
 from storage.models import Case, CaseReporter
 from storage.org_import import current_policy
 from storage.outbox import OutgoingMessage, excerpt
+from storage.reporters import has_reported, reporter_ids, reports_by_case, reports_of
 from triage.classifier import Triage
 from triage.duplicates import distance_m, similarity
 from triage.problems import Signature, Verdict, compare, signature
@@ -154,33 +153,10 @@ async def find_duplicate(
     """The open case of the grid the report joins, or the one it may duplicate."""
     policy = await current_policy(tx.session)
     since = tx.now - policy.duplicates.window
-    cases = list(
-        (
-            await tx.session.execute(
-                select(Case)
-                .where(
-                    Case.grid_id == grid.id,
-                    Case.status.in_(ACTIVE),
-                    Case.created_at >= since,
-                )
-                .order_by(Case.id)
-            )
-        ).scalars()
-    )
+    cases = await recent_in_grid(tx.session, grid.id, ACTIVE, since)
     if not cases:
         return DuplicateCheck()
-    rows = list(
-        (
-            await tx.session.execute(
-                select(CaseReporter)
-                .where(CaseReporter.case_id.in_([c.id for c in cases]))
-                .order_by(CaseReporter.id)
-            )
-        ).scalars()
-    )
-    by_case: dict[int, list[CaseReporter]] = {}
-    for row in rows:
-        by_case.setdefault(row.case_id, []).append(row)
+    by_case = await reports_by_case(tx.session, [c.id for c in cases])
     same, hint = pick(
         [
             (case, judge(case, by_case.get(case.id, []), report, sig, triage, policy))
@@ -237,15 +213,9 @@ async def merge_into(
 ) -> bool:
     """Add ``report`` to ``case`` in this transaction; False, changing nothing, if the case
     moved meanwhile (the caller then files the report as a case of its own)."""
-    known = (
-        await tx.session.execute(
-            select(CaseReporter.id).where(
-                CaseReporter.case_id == case.id, CaseReporter.reporter_id == report.reporter_id
-            )
-        )
-    ).first()
+    known = await has_reported(tx.session, case.id, report.reporter_id)
     policy = policy_of_case(case)
-    count = case.reporter_count + (0 if known is not None else 1)
+    count = case.reporter_count + (0 if known else 1)
     quote = extra_report(report.reporter_id, report.reporter_name, report.text, tx.now)
     tail = [*case.extra_reports, quote][-EXTRA_REPORTS_KEPT:]
     values: dict[str, object] = {
@@ -253,7 +223,7 @@ async def merge_into(
         "extra_reports": tail,
         "updated_at": tx.now,
     }
-    raise_to, why = _raised_priority(policy, case, count, known is None, str(triage.priority))
+    raise_to, why = _raised_priority(policy, case, count, not known, str(triage.priority))
     if raise_to is not None:
         values |= {"priority": raise_to, **_sooner_ack(case, raise_to, tx.now)}
     actor = Actor(report.reporter_id, report.reporter_name)
@@ -381,22 +351,8 @@ async def merge_by_hand(tx: Tx, event: InboundEvent, case: Case, person: PersonV
         person, target.grid_id, target.category, target.level, policy_of_case(target).ladder
     ) or not tx.org.may_act(person, case.grid_id, case.category, case.level, ladder):
         return Reply(alert=tx.r.render("alert_not_allowed", number=target.number), show_alert=True)
-    rows = list(
-        (
-            await tx.session.execute(
-                select(CaseReporter)
-                .where(CaseReporter.case_id == case.id)
-                .order_by(CaseReporter.id)
-            )
-        ).scalars()
-    )
-    known = set(
-        (
-            await tx.session.execute(
-                select(CaseReporter.reporter_id).where(CaseReporter.case_id == target.id)
-            )
-        ).scalars()
-    )
+    rows = await reports_of(tx.session, case.id)
+    known = await reporter_ids(tx.session, target.id)
     actor = Actor(person.telegram_id, person.name)
     gone = await lifecycle.mark_duplicate(tx.session, case, target.number, tx.now, actor)
     if gone is None:

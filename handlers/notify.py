@@ -6,10 +6,10 @@ case id and an action, and every press is checked against the presser (see butto
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from typing import get_args
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.alerts import fan_out
@@ -17,8 +17,9 @@ from handlers.button_data import CaseAction, CaseActionName, Feedback, RatingNam
 from handlers.context import Services, Tx
 from org.policy import Policy
 from org.view import OrgView, Stop, UnitView
-from storage.models import Case, CaseReporter
-from storage.outbox import Button, OutgoingMessage, enqueue
+from storage.models import Case
+from storage.outbox import Button, OutgoingMessage, enqueue, excerpt
+from storage.reporters import reports_of
 from templates.render import Renderer
 
 ACTIONS_OPEN: tuple[CaseActionName, ...] = ("ack", "resolve", "return", "escalate", "recat")
@@ -124,6 +125,44 @@ def target_chat(case: Case, unit: UnitView | None) -> int | None:
     return unit.chat_id if unit is not None else None
 
 
+def card_bundle_line(r: Renderer, case: Case, *, climbed: bool) -> str:
+    """The line a case card becomes in a burst bundle: the card's headline (number,
+    category, priority; ⬆️ when it climbed) and the start of the report, escaped."""
+    head = (
+        f"<b>{html.escape(case.number)}</b> · {r.label('category', case.category)}"
+        f" · {r.label('priority', case.priority)}"
+    )
+    quote = excerpt(case.text)
+    line = f"{head} · {html.escape(quote)}" if quote else head
+    return f"⬆️ {line}" if climbed else line
+
+
+def card_message(
+    r: Renderer,
+    org: OrgView,
+    case: Case,
+    unit: UnitView | None,
+    *,
+    key: str,
+    chat_id: int,
+    reason: str,
+) -> OutgoingMessage:
+    """A new case card for a unit's chat, with what the sender needs to fold it into a
+    bundle when the chat is flooded: its line, and the case's own 接单 button."""
+    actions = open_actions(case)
+    ack = CaseAction(case.id, "ack").pack()
+    return OutgoingMessage(
+        key=key,
+        chat_id=chat_id,
+        text=render_card(r, org, case, unit, reason=reason),
+        buttons=case_buttons(r, case, actions),
+        case_id=case.id,
+        bundle_line=card_bundle_line(r, case, climbed=reason != "new") if "ack" in actions else "",
+        bundle_button=(f"{r.label('button', 'ack')} {case.number}", ack),
+        bundle_kind="call",
+    )
+
+
 class CaseNotifier:
     """The engine's `Notifier`: writes what the engine did to the right chats."""
 
@@ -135,18 +174,16 @@ class CaseNotifier:
     ) -> None:
         chat_id = target_chat(case, stop.unit)
         if chat_id is not None:
-            r = self.services.renderer
-            await enqueue(
-                session,
-                OutgoingMessage(
-                    key=f"case:{case.id}:v{case.version}:card",
-                    chat_id=chat_id,
-                    text=render_card(r, self.services.org, case, stop.unit, reason=reason),
-                    buttons=case_buttons(r, case, open_actions(case)),
-                    case_id=case.id,
-                ),
-                now,
+            message = card_message(
+                self.services.renderer,
+                self.services.org,
+                case,
+                stop.unit,
+                key=f"case:{case.id}:v{case.version}:card",
+                chat_id=chat_id,
+                reason=reason,
             )
+            await enqueue(session, message, now)
         if reason != "new":  # a climb (or a hand-over): the leaders who subscribed hear of it
             place = place_of(self.services.org, case)
             await fan_out(
@@ -158,18 +195,16 @@ class CaseNotifier:
     ) -> None:
         if unit.chat_id is None:
             return
-        r = self.services.renderer
-        await enqueue(
-            session,
-            OutgoingMessage(
-                key=f"case:{case.id}:shared:{unit.id}",
-                chat_id=unit.chat_id,
-                text=render_card(r, self.services.org, case, unit, reason="key_grid"),
-                buttons=case_buttons(r, case, open_actions(case)),
-                case_id=case.id,
-            ),
-            now,
+        message = card_message(
+            self.services.renderer,
+            self.services.org,
+            case,
+            unit,
+            key=f"case:{case.id}:shared:{unit.id}",
+            chat_id=unit.chat_id,
+            reason="key_grid",
         )
+        await enqueue(session, message, now)
 
     async def reminder(
         self, session: AsyncSession, case: Case, kind: str, due: datetime, now: datetime
@@ -212,11 +247,7 @@ async def notify_reporters(
 ) -> None:
     """Tell everyone who reported the case, once per chat they reported from, in the
     thread of the first report made there."""
-    rows = (
-        await tx.session.execute(
-            select(CaseReporter).where(CaseReporter.case_id == case.id).order_by(CaseReporter.id)
-        )
-    ).scalars()
+    rows = await reports_of(tx.session, case.id)
     first_in_chat: dict[int, int | None] = {}
     for row in rows:
         first_in_chat.setdefault(row.source_chat_id, row.source_message_id)

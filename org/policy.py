@@ -11,9 +11,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from org.levels import LEVELS
 from org.worktime import WorkingHours, add_working_time
 
-LEVELS: tuple[str, ...] = ("grid", "community", "street", "department", "leadership")
 PRIORITIES: tuple[str, ...] = ("urgent", "normal", "low")
 
 

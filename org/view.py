@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from org.levels import GEOGRAPHIC
+
 STAFF_ROLES = frozenset(
     {"grid_worker", "community_staff", "street_staff", "department_staff", "leader", "admin"}
 )
@@ -168,7 +170,7 @@ class OrgView:
         return None
 
     def unit_at(self, grid_id: str, level: str, category: str) -> UnitView | None:
-        if level in ("grid", "community", "street"):
+        if level in GEOGRAPHIC:
             return self.ancestor(grid_id, level)
         if level == "department":
             return self.department_for(category)
@@ -204,7 +206,7 @@ class OrgView:
             if unit is not None:
                 units.add(unit.id)
         # The grid's own chain always counts: a community may act on its grid's case.
-        for rung in ("grid", "community", "street"):
+        for rung in GEOGRAPHIC:
             unit = self.ancestor(grid_id, rung)
             if unit is not None:
                 units.add(unit.id)

@@ -67,7 +67,6 @@ RATE_KEYS = (
 TIME_KEYS = ("mtta_s", "mttr_s", "mtta_p90_s", "mttr_p90_s")
 REQUIRED_KEYS = (*RATE_KEYS, "mtta_s", "mttr_s", "cases")
 REACHING = ("dispatched", "escalated", "rerouted", "reopened")
-GEOGRAPHIC = ("grid", "community", "street")
 MISSED = ("escalated", "ladder_exhausted")
 
 DEFINITIONS: dict[str, str] = {

@@ -33,6 +33,7 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.status import ACTIVE
+from org.levels import LEVELS
 from org.view import OrgView, UnitView
 from reports import i18n
 from reports.indicators import (
@@ -62,7 +63,6 @@ WEIGHTS: dict[str, float] = {
     "return_rate": 5,
 }
 INVERTED = ("reopen_rate", "return_rate")
-LEVELS = ("grid", "community", "street", "department", "leadership")
 WEB = Path(__file__).resolve().parent.parent / "templates" / "web"
 
 

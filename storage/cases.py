@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -125,3 +125,75 @@ async def pending_deadlines(session: AsyncSession) -> list[tuple[int, datetime]]
 async def due_case_ids(session: AsyncSession, now: datetime, limit: int = 500) -> list[int]:
     stmt = select(Case.id).where(Case.next_due_at <= now).order_by(Case.next_due_at).limit(limit)
     return list((await session.execute(stmt)).scalars())
+
+
+async def last_event_of(
+    session: AsyncSession, case_id: int, kinds: Collection[str]
+) -> tuple[str, str | None] | None:
+    """The kind and note of the case's newest event among `kinds`, if any."""
+    stmt = (
+        select(CaseEvent.kind, CaseEvent.note)
+        .where(CaseEvent.case_id == case_id, CaseEvent.kind.in_(list(kinds)))
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (str(row.kind), row.note)
+
+
+async def recent_in_grid(
+    session: AsyncSession, grid_id: str, statuses: Collection[str], since: datetime
+) -> list[Case]:
+    """A grid's cases in `statuses` filed since `since`, oldest first: what a new report
+    may be a duplicate of."""
+    stmt = (
+        select(Case)
+        .where(
+            Case.grid_id == grid_id,
+            Case.status.in_(list(statuses)),
+            Case.created_at >= since,
+        )
+        .order_by(Case.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def open_or_new_with_last_event(
+    session: AsyncSession,
+    open_statuses: Collection[str],
+    since: datetime,
+    not_cases: Collection[str],
+) -> list[tuple[Case, datetime | None]]:
+    """Every case in `open_statuses`, or filed since `since` (and not in `not_cases`), with
+    the time of its newest event: the digest's candidates."""
+    last_event = (
+        select(CaseEvent.case_id, func.max(CaseEvent.at).label("last_at"))
+        .group_by(CaseEvent.case_id)
+        .subquery()
+    )
+    stmt = (
+        select(Case, last_event.c.last_at)
+        .outerjoin(last_event, last_event.c.case_id == Case.id)
+        .where(
+            (Case.status.in_(list(open_statuses)))
+            | ((Case.created_at >= since) & Case.status.not_in(list(not_cases)))
+        )
+        .order_by(Case.id)
+    )
+    return [(case, last_at) for case, last_at in (await session.execute(stmt)).all()]
+
+
+async def cases_with_event(
+    session: AsyncSession, statuses: Collection[str], kinds: Collection[str], notes: Collection[str]
+) -> set[int]:
+    """Cases in `statuses` that have an event of one of `kinds` with one of `notes`."""
+    stmt = (
+        select(CaseEvent.case_id)
+        .where(
+            CaseEvent.kind.in_(list(kinds)),
+            CaseEvent.note.in_(list(notes)),
+            CaseEvent.case_id.in_(select(Case.id).where(Case.status.in_(list(statuses)))),
+        )
+        .distinct()
+    )
+    return set((await session.execute(stmt)).scalars())

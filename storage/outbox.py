@@ -18,14 +18,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Case, Outbox
+from storage.models import Outbox
 
 Button = tuple[str, str]  # (label, callback data)
 
@@ -38,9 +38,9 @@ class OutgoingMessage:
     """A message the domain wants delivered; `key` makes it idempotent.
 
     `bundle_line` (one short HTML line) lets the sender deliver the message as a line of a
-    bundle when its chat is flooded; `bundle_button` is the button that line gets. Case
-    cards need neither: `enqueue` derives both from the card (a message with a case and
-    that case's 接单 button). An explicit empty `bundle_line` means "never bundle this".
+    bundle when its chat is flooded; `bundle_button` is the button that line gets. Without
+    a line (None or empty) the message is never bundled; handlers/notify.card_message
+    gives a case card both.
     """
 
     key: str
@@ -68,56 +68,17 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
 _TAGS = re.compile(r"<(/?)([a-z]+)[^>]*>")
 
 
-def _balanced(line: str) -> bool:
-    stack: list[str] = []
-    for closing, name in _TAGS.findall(line):
-        if not closing:
-            stack.append(name)
-        elif not stack or stack.pop() != name:
-            return False
-    return not stack
-
-
-def card_bundle_line(card_text: str, number: str, report: str) -> str:
-    """`<b>HZ-…</b> · 市政设施 · 普通 · 路灯坏了三天…` from a rendered card.
-
-    The card's own headline (number, category, priority — already in the org's language
-    and escaped) plus the start of the report; an escalated card keeps its ⬆️.
-    """
-    marker = f"<b>{html.escape(number)}</b>"
-    head = next(
-        (ln.strip() for ln in card_text.splitlines() if marker in ln and _balanced(ln)), marker
-    )
-    prefix = "⬆️ " if card_text.startswith("⬆️") and not head.startswith("⬆️") else ""
-    quote = excerpt(report)
-    return f"{prefix}{head} · {html.escape(quote)}" if quote else f"{prefix}{head}"
-
-
 def line_kind(kind: str | None, button: Sequence[str] | None) -> str:
     """What a bundle line stands for, when not said: a line with a button is a call (a
     case card), one without an alert (rows stored before kinds were kept have none)."""
     return kind or ("call" if button else "alert")
 
 
-async def _bundle_fields(
-    session: AsyncSession, message: OutgoingMessage
-) -> tuple[str | None, list[str] | None, str | None]:
-    """The bundle line, button and kind of a message: given, derived for a case card, or
-    none."""
-    if message.bundle_line == "" or message.edit_message_id is not None or message.photo:
-        return None, None, None
+def _bundle_fields(message: OutgoingMessage) -> tuple[str | None, list[str] | None, str | None]:
+    """The bundle line, button and kind a message was given, or none: a message is only
+    ever bundled as its sender described it (storage does not read rendered text)."""
     line, button = message.bundle_line, message.bundle_button
-    if message.case_id is not None and (line is None or button is None):
-        ack = f"c:{message.case_id}:ack"
-        label = next((lbl for row in message.buttons for lbl, data in row if data == ack), None)
-        if label is not None:
-            case = await session.get(Case, message.case_id)
-            if case is not None:
-                if line is None:
-                    line = card_bundle_line(message.text, case.number, case.text)
-                if button is None:
-                    button = (f"{label} {case.number}", ack)
-    if line is None:
+    if not line or message.edit_message_id is not None or message.photo:
         return None, None, None
     return (
         line,
@@ -136,17 +97,24 @@ def _content(message: OutgoingMessage) -> dict[str, Any]:
     }
 
 
-async def enqueue(
-    session: AsyncSession,
-    message: OutgoingMessage,
-    now: datetime,
-    *,
-    not_before: datetime | None = None,
-) -> None:
-    """Insert unless a message with the same key exists; never raises on a duplicate, so the
-    surrounding transaction stays usable on PostgreSQL. Due at once unless `not_before`."""
-    bundle_line, bundle_button, bundle_kind = await _bundle_fields(session, message)
-    values = {
+@runtime_checkable
+class RowRecorder(Protocol):
+    """A stand-in session that keeps outbox rows instead of inserting them.
+
+    escalation/batch plans a thousand deadlines on one (see its `_PlanningSession`), then
+    inserts the rows of the cases whose guarded update won, in bulk. `enqueue` hands such a
+    session the row it would have inserted: the same values, so nothing can drift.
+    """
+
+    def record_outbox(self, row: dict[str, Any]) -> None: ...
+
+
+def outbox_row(
+    message: OutgoingMessage, now: datetime, not_before: datetime | None = None
+) -> dict[str, Any]:
+    """The outbox row for `message`, pending and due at once unless `not_before`."""
+    bundle_line, bundle_button, bundle_kind = _bundle_fields(message)
+    return {
         "dedupe_key": message.key,
         "created_at": now,
         "chat_id": message.chat_id,
@@ -165,10 +133,55 @@ async def enqueue(
         "bundle_rev": 0,
         "bundle_open": False,
     }
+
+
+async def enqueue(
+    session: AsyncSession,
+    message: OutgoingMessage,
+    now: datetime,
+    *,
+    not_before: datetime | None = None,
+) -> None:
+    """Insert unless a message with the same key exists; never raises on a duplicate, so the
+    surrounding transaction stays usable on PostgreSQL. Due at once unless `not_before`."""
+    row = outbox_row(message, now, not_before)
+    if isinstance(session, RowRecorder):
+        session.record_outbox(row)
+        return
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Outbox).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    stmt = insert(Outbox).values(**row).on_conflict_do_nothing(index_elements=["dedupe_key"])
     await session.execute(stmt)
+
+
+async def rows_of_case(session: AsyncSession, case_id: int, chat_id: int) -> list[Outbox]:
+    """A case's rows for one chat, newest first."""
+    stmt = (
+        select(Outbox)
+        .where(Outbox.case_id == case_id, Outbox.chat_id == chat_id)
+        .order_by(Outbox.id.desc())
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def rewrite_pending(
+    session: AsyncSession, row_id: int, text: str, buttons: Sequence[Sequence[Button]]
+) -> None:
+    """Change what a row not yet sent will show (it then goes out up to date)."""
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.id == row_id, Outbox.status == "pending")
+        .values(text=text, buttons=[[list(b) for b in line] for line in buttons])
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def message_ids_with_key(session: AsyncSession, chat_id: int, pattern: str) -> set[int]:
+    """The platform message ids of a chat's rows whose key matches the LIKE `pattern`."""
+    stmt = select(Outbox.platform_message_ids).where(
+        Outbox.chat_id == chat_id, Outbox.dedupe_key.like(pattern)
+    )
+    return {int(i) for ids in (await session.execute(stmt)).scalars() for i in ids or []}
 
 
 def _due(now: datetime) -> ColumnElement[bool]:

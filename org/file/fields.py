@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from org.durations import parse_duration
+from org.levels import LEVELS, Level
 from triage.categories import Category
 
 # ---------------------------------------------------------------------------------------------
@@ -25,7 +26,7 @@ from triage.categories import Category
 
 CATEGORY_CODES: tuple[str, ...] = tuple(str(c) for c in Category)  # the ten + other
 UNIT_LEVELS: tuple[str, ...] = ("street", "community", "grid")
-LADDER_LEVELS: tuple[str, ...] = ("grid", "community", "street", "department", "leadership")
+LADDER_LEVELS: tuple[str, ...] = LEVELS
 PRIORITIES: tuple[str, ...] = ("urgent", "normal", "low")
 ROLES: tuple[str, ...] = (
     "resident",
@@ -38,7 +39,7 @@ ROLES: tuple[str, ...] = (
 )
 
 UnitLevel = Literal["street", "community", "grid"]
-LadderLevel = Literal["grid", "community", "street", "department", "leadership"]
+LadderLevel = Level
 Priority = Literal["urgent", "normal", "low"]
 Role = Literal[
     "resident",
@@ -227,4 +228,4 @@ def _default_resolve() -> dict[str, timedelta]:
 
 
 def _default_ladder() -> list[LadderLevel]:
-    return ["grid", "community", "street", "department", "leadership"]
+    return list(LEVELS)

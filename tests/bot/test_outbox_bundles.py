@@ -13,8 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox_sender import FailedDelivery, OutboxSender, SendLimits
 from escalation.clock import FakeClock
-from storage.models import Case, Outbox
+from handlers.notify import card_message
+from org.view import OrgView
+from storage.models import Outbox
 from storage.outbox import OutgoingMessage, enqueue
+from templates.render import Renderer
 from tests.fakes import FakeTransport, PermanentError, Sent
 from tests.storage.test_repository import new_case
 
@@ -245,42 +248,36 @@ async def test_acknowledging_from_a_bundle_posts_the_card_and_ticks_the_line(
     assert buttons_of(shown) == [(f"接单 {number(3)}", "c:3:ack")]
 
 
-async def test_a_case_card_gets_its_bundle_line_from_the_card_and_the_case(
-    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+async def test_a_case_card_carries_its_bundle_line_and_button_from_the_notifier(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock, org_view: OrgView
 ) -> None:
+    r = Renderer("zh")
     async with sessions() as session, session.begin():
         case = new_case(clock, "HZ-2026-000007")
         case.text = "小区门口的路灯<坏了>三天，晚上很黑看不见路，已经好几天了"
         session.add(case)
         await session.flush()
-        await enqueue(
-            session,
-            OutgoingMessage(
-                key="card",
-                chat_id=GROUP,
-                text=(
-                    "⬆️ <b>超时未签收</b>\n<b>HZ-2026-000007</b> · 市政设施 · 普通\n社区：宝玉直社区"
-                ),
-                buttons=[[("接单", f"c:{case.id}:ack"), ("办结", f"c:{case.id}:resolve")]],
-                case_id=case.id,
-            ),
-            clock.now(),
+        unit = org_view.units[case.grid_id]
+        climbed = card_message(
+            r, org_view, case, unit, key="card", chat_id=GROUP, reason="ack_overdue"
         )
+        await enqueue(session, climbed, clock.now())
         await enqueue(
             session,
             OutgoingMessage(key="note", chat_id=GROUP, text="已办结", case_id=case.id),
             clock.now(),
         )
+        taken = card_message(r, org_view, case, unit, key="new", chat_id=GROUP, reason="new")
         case_id = case.id
     card_row, note_row = await rows(sessions)
     assert card_row.bundle_line == (
-        "⬆️ <b>HZ-2026-000007</b> · 市政设施 · 普通 · "
+        "⬆️ <b>HZ-2026-000007</b> · 市政设施 · 一般 · "
         "小区门口的路灯&lt;坏了&gt;三天，晚上很黑看不见路，…"
     )
     assert card_row.bundle_button == ["接单 HZ-2026-000007", f"c:{case_id}:ack"]
-    assert note_row.bundle_line is None, "only cards are bundled"
-    async with sessions() as session:
-        assert await session.get(Case, case_id) is not None
+    assert card_row.bundle_kind == "call"
+    assert taken.bundle_line is not None and not taken.bundle_line.startswith("⬆️")
+    assert note_row.bundle_line is None, "a message the notifier gave no line is never bundled"
 
 
 async def test_a_bundle_the_bot_cannot_deliver_reports_each_case(

@@ -23,10 +23,10 @@ import aiohttp
 from bot.app import AppConfig, GridcallApp
 from bot.demo import build_world
 from bot.outbox_sender import SendLimits
-from bot.sandbox import SandboxServer
 from bot.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH
 from escalation.clock import FakeClock
 from org.file import OrgConfig
+from sandbox import SandboxServer
 
 TOKEN = "123456:TEST-token"
 RESIDENTS = {7001: "陈阿姨", 7002: "林先生", 7003: "Alice"}

@@ -45,9 +45,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.demo import build_world
-from bot.sandbox import SandboxServer
 from org.file import OrgConfig, load_org
-from org.policy import LEVELS
+from org.levels import LEVELS
+from sandbox import SandboxServer
 from storage.db import create_engine, migrate, sessionmaker
 from storage.models import Case, CaseEvent, Outbox
 from storage.org_import import import_org

@@ -155,7 +155,7 @@ def sample_context() -> dict[str, Any]:
             }
             for name in ("new", "overdue", "stuck")
         ],
-        # orders (令): handlers/orders.py
+        # orders (令): handlers/orders/
         "order": SimpleNamespace(number="HZ-L-2026-0001", text=EVIL, issuer_name=EVIL, due_at=NOW),
         "target_name": EVIL,
         "ack_due": NOW,

@@ -28,7 +28,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from bot.sandbox import SandboxServer
+from sandbox import SandboxServer
 
 from .conftest import (
     BOT_ID,

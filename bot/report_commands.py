@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.settings import SettingsError, load_settings
 from org.view import OrgView
 from reports.periods import Period, PeriodError, parse_period
 
@@ -25,7 +26,6 @@ T = TypeVar("T")
 
 def _with_org(work: Callable[[AsyncSession, OrgView, datetime], Awaitable[T]]) -> T:
     """Run `work` against the configured database, or exit saying what is missing."""
-    from bot.settings import SettingsError, load_settings
     from storage.db import create_engine, migrate, sessionmaker
     from storage.org_import import load_view
 

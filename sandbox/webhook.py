@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.sandbox.state import JSONDict, SandboxState
+from sandbox.state import JSONDict, SandboxState
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
-from bot.sandbox import SandboxServer
-from bot.sandbox.faults import FaultInjector, FloodLimiter
+from sandbox import SandboxServer
+from sandbox.faults import FaultInjector, FloodLimiter
 
 from .conftest import RESIDENT, RESIDENTS_CHAT, STAFF_CHAT, FakeNow, make_bot, populate
 

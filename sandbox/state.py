@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, cast, get_args
 
-from bot.sandbox.errors import ApiError, NotAMemberError, SandboxInputError
-from bot.sandbox.formatting import detect_entities
+from sandbox.errors import ApiError, NotAMemberError, SandboxInputError
+from sandbox.formatting import detect_entities
 
 JSONDict = dict[str, Any]
 ChatType = Literal["private", "group", "supergroup", "channel"]

@@ -4,10 +4,10 @@ The real aiogram client long-polls it like api.telegram.org, while tests (or a p
 browser) act as residents, grid workers and leaders in several chats.
 """
 
-from bot.sandbox.botapi import ApiRequest
-from bot.sandbox.errors import ApiError, NotAMemberError, SandboxInputError
-from bot.sandbox.server import SandboxServer
-from bot.sandbox.state import CallbackAnswer, SandboxChat, SandboxUser, SentMessage
+from sandbox.botapi import ApiRequest
+from sandbox.errors import ApiError, NotAMemberError, SandboxInputError
+from sandbox.server import SandboxServer
+from sandbox.state import CallbackAnswer, SandboxChat, SandboxUser, SentMessage
 
 __all__ = [
     "ApiError",

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.sandbox.errors import ApiError
+from sandbox.errors import ApiError
 
 #: Descriptions Telegram uses for the statuses tests inject most often.
 DEFAULT_DESCRIPTIONS = {

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiogram import Bot
 
-from bot.sandbox import NotAMemberError, SandboxInputError, SandboxServer
+from sandbox import NotAMemberError, SandboxInputError, SandboxServer
 
 from .conftest import OUTSIDER, RESIDENT, RESIDENTS_CHAT, STAFF_CHAT, WORKER, make_bot, populate
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.botapi import ApiRequest, BotApi
-from bot.sandbox.faults import FaultInjector, FloodLimiter
-from bot.sandbox.state import (
+from sandbox.botapi import ApiRequest, BotApi
+from sandbox.faults import FaultInjector, FloodLimiter
+from sandbox.state import (
     DEFAULT_TOKEN,
     CallbackAnswer,
     SandboxChat,
@@ -28,8 +28,8 @@ from bot.sandbox.state import (
     SentMessage,
     as_chat_type,
 )
-from bot.sandbox.web import SandboxWeb
-from bot.sandbox.webhook import WebhookDeliverer
+from sandbox.web import SandboxWeb
+from sandbox.webhook import WebhookDeliverer
 
 JSONDict = dict[str, Any]
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024

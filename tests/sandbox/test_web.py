@@ -12,7 +12,7 @@ import pytest
 from aiogram import Bot
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.sandbox import SandboxServer
+from sandbox import SandboxServer
 
 from .conftest import LEADER, OUTSIDER, RESIDENT, RESIDENTS_CHAT, STAFF_CHAT, WORKER
 

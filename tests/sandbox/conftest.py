@@ -9,7 +9,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.sandbox import SandboxServer
+from sandbox import SandboxServer
 
 TOKEN = "424242:SANDBOX-test-token"
 BOT_ID = 424242

@@ -14,8 +14,8 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramConflictError
 from aiohttp import web
 
-from bot.sandbox import SandboxServer
-from bot.sandbox.webhook import SECRET_HEADER, is_local_url
+from sandbox import SandboxServer
+from sandbox.webhook import SECRET_HEADER, is_local_url
 
 from .conftest import RESIDENT, RESIDENTS_CHAT, WORKER, FakeNow, make_bot, populate
 

@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.sandbox.errors import SandboxInputError
-from bot.sandbox.formatting import render_html
-from bot.sandbox.state import SandboxChat, SandboxState, SandboxUser, SentMessage
+from sandbox.errors import SandboxInputError
+from sandbox.formatting import render_html
+from sandbox.state import SandboxChat, SandboxState, SandboxUser, SentMessage
 
 JSONDict = dict[str, Any]
 

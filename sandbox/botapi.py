@@ -18,17 +18,17 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.errors import ApiError
-from bot.sandbox.faults import FaultInjector, FloodLimiter
-from bot.sandbox.formatting import EntityParseError, parse_html
-from bot.sandbox.state import (
+from sandbox.errors import ApiError
+from sandbox.faults import FaultInjector, FloodLimiter
+from sandbox.formatting import EntityParseError, parse_html
+from sandbox.state import (
     MAX_CAPTION_LENGTH,
     MAX_TEXT_LENGTH,
     SandboxChat,
     SandboxState,
     SentMessage,
 )
-from bot.sandbox.webhook import is_local_url
+from sandbox.webhook import is_local_url
 
 JSONDict = dict[str, Any]
 
@@ -511,7 +511,7 @@ class BotApi:
         """Set (or, with an empty URL, remove) the webhook the sandbox delivers updates to.
 
         Like Telegram it wants HTTPS, except for local addresses (see
-        :func:`bot.sandbox.webhook.is_local_url`), the only ones the sandbox delivers to.
+        :func:`sandbox.webhook.is_local_url`), the only ones the sandbox delivers to.
         """
         state = self.state
         url = params.string("url") or ""
